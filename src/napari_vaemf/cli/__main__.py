@@ -1,0 +1,5 @@
+import sys
+
+from napari_vaemf.cli import main
+
+sys.exit(main())
