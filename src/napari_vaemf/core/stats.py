@@ -1,0 +1,233 @@
+"""Population statistics of binary (or ±1) rasters, and how far a model is from the data.
+
+All functions take configurations as a ``(T, N)`` array: ``T`` bins (or samples) of ``N``
+units. ±1 spins are mapped to ``{0, 1}`` by ``(s + 1) / 2`` wherever a count of *active*
+units is needed (P(K)); rates, covariances and cumulants are computed in the encoding given.
+
+Comparisons (:func:`compare`) and their conventions:
+
+- ``rates_rel_rms``: ``||r_model - r_data||_2 / ||r_data||_2`` over units;
+- ``cov_corr``: Pearson correlation between the off-diagonal (i < j) covariances of model
+  and data;
+- ``kl_pk``: KL(P_K data ‖ P_K model) in nats, K = 0..N. Smoothing: bins of K the model
+  never produced get half a count before normalisation (so the KL is finite and the
+  smoothing touches only empty bins); the data's P_K is used as measured;
+- ``triplet_corr`` / ``triplet_rel_rms``: Pearson correlation and relative RMS between the
+  connected third cumulants E[(x_i-m_i)(x_j-m_j)(x_k-m_k)] of model and data, on a fixed
+  random subset of triplets i < j < k (:func:`triplet_indices`).
+
+The split-half noise floor (:func:`noise_floor`) is the same comparison between two halves
+of the data (odd vs even repeats when the recording has repeats, else first vs second half):
+a model cannot be judged better than the data agree with themselves.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from napari_vaemf.core.errors import InputError, ParameterError
+
+__all__ = [
+    "PopulationStats",
+    "as_binary",
+    "firing_rates",
+    "covariances",
+    "correlations",
+    "activity_distribution",
+    "triplet_indices",
+    "triplet_cumulants",
+    "population_stats",
+    "rates_rel_rms",
+    "cov_correlation",
+    "kl_activity",
+    "compare",
+    "split_half",
+    "noise_floor",
+]
+
+PK_PSEUDOCOUNT = 0.5  # counts given to K bins the model never visits (KL smoothing)
+
+
+def _as_2d(x: np.ndarray, name: str = "configurations") -> np.ndarray:
+    x = np.asarray(x)
+    if x.ndim != 2:
+        raise InputError(None, f"{name} must be a (T, N) array, got shape {x.shape}")
+    if x.shape[0] < 2:
+        raise InputError(None, f"{name} need at least 2 samples, got {x.shape[0]}")
+    return x
+
+
+def as_binary(x: np.ndarray) -> np.ndarray:
+    """``{0, 1}`` float64 copy of a binary or ±1 raster (spins map by (s + 1) / 2)."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.size and x.min() < 0:
+        return (x + 1.0) / 2.0
+    return x
+
+
+def firing_rates(x: np.ndarray) -> np.ndarray:
+    """Mean of each unit over bins, shape (N,)."""
+    return _as_2d(x).mean(axis=0, dtype=np.float64)
+
+
+def covariances(x: np.ndarray) -> np.ndarray:
+    """Connected pairwise covariances E[x_i x_j] - m_i m_j (ddof = 0), shape (N, N)."""
+    x = _as_2d(x).astype(np.float64)
+    m = x.mean(axis=0)
+    return x.T @ x / x.shape[0] - np.outer(m, m)
+
+
+def correlations(x: np.ndarray) -> np.ndarray:
+    """Pearson correlations, shape (N, N); pairs involving a constant unit are 0, diagonal 1."""
+    c = covariances(x)
+    sd = np.sqrt(np.clip(np.diag(c), 0.0, None))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = c / np.outer(sd, sd)
+    r[~np.isfinite(r)] = 0.0
+    np.fill_diagonal(r, 1.0)
+    return r
+
+
+def activity_distribution(x: np.ndarray) -> np.ndarray:
+    """P(K), K = 0..N: the fraction of bins with exactly K active units, shape (N + 1,)."""
+    b = as_binary(_as_2d(x))
+    k = np.rint(b.sum(axis=1)).astype(np.int64)
+    return np.bincount(k, minlength=b.shape[1] + 1)[: b.shape[1] + 1] / b.shape[0]
+
+
+def triplet_indices(n: int, max_triplets: int | None = 2000, seed: int = 0) -> np.ndarray:
+    """Triplets i < j < k of ``n`` units, shape (M, 3): all of them, or a seeded random subset."""
+    if n < 3:
+        raise ParameterError(f"triplets need at least 3 units, got {n}")
+    total = n * (n - 1) * (n - 2) // 6
+    if max_triplets is None or total <= max_triplets:
+        i, j, k = np.meshgrid(np.arange(n), np.arange(n), np.arange(n), indexing="ij")
+        keep = (i < j) & (j < k)
+        return np.stack([i[keep], j[keep], k[keep]], axis=1)
+    rng = np.random.default_rng(seed)
+    out: set[tuple[int, int, int]] = set()
+    while len(out) < max_triplets:
+        t = np.sort(rng.choice(n, size=3, replace=False))
+        out.add((int(t[0]), int(t[1]), int(t[2])))
+    return np.array(sorted(out), dtype=np.int64)
+
+
+def triplet_cumulants(x: np.ndarray, triplets: np.ndarray, chunk: int = 20000) -> np.ndarray:
+    """Connected third cumulants E[(x_i-m_i)(x_j-m_j)(x_k-m_k)] for each row of ``triplets``."""
+    x = _as_2d(x).astype(np.float64)
+    d = x - x.mean(axis=0)
+    t = np.asarray(triplets, dtype=np.int64)
+    out = np.zeros(len(t))
+    for a in range(0, d.shape[0], chunk):
+        blk = d[a : a + chunk]
+        out += np.einsum("tm,tm,tm->m", blk[:, t[:, 0]], blk[:, t[:, 1]], blk[:, t[:, 2]])
+    return out / d.shape[0]
+
+
+@dataclass
+class PopulationStats:
+    """The statistics a model is judged on, for one raster."""
+
+    rates: np.ndarray  # (N,) mean activity per unit
+    cov: np.ndarray  # (N, N) connected covariances
+    corr: np.ndarray  # (N, N) Pearson correlations
+    pk: np.ndarray  # (N + 1,) P(K) of the number of active units per bin
+    pk_counts: np.ndarray  # (N + 1,) the counts behind pk
+    triplets: np.ndarray  # (M, 3) the triplets used
+    c3: np.ndarray  # (M,) connected third cumulants on those triplets
+    n_samples: int  # number of bins / samples T
+
+
+def population_stats(x: np.ndarray, triplets: np.ndarray | None = None) -> PopulationStats:
+    """Every statistic of :class:`PopulationStats` for ``x`` (T, N)."""
+    x = _as_2d(x)
+    n = x.shape[1]
+    if triplets is None:
+        triplets = triplet_indices(n) if n >= 3 else np.zeros((0, 3), dtype=np.int64)
+    pk = activity_distribution(x)
+    return PopulationStats(
+        rates=firing_rates(x),
+        cov=covariances(x),
+        corr=correlations(x),
+        pk=pk,
+        pk_counts=np.rint(pk * x.shape[0]),
+        triplets=np.asarray(triplets),
+        c3=triplet_cumulants(x, triplets) if len(triplets) else np.zeros(0),
+        n_samples=x.shape[0],
+    )
+
+
+def rates_rel_rms(model: np.ndarray, data: np.ndarray) -> float:
+    """``||model - data|| / ||data||`` (relative RMS error of per-unit rates)."""
+    model, data = np.asarray(model, float), np.asarray(data, float)
+    return float(np.linalg.norm(model - data) / np.linalg.norm(data))
+
+
+def cov_correlation(model: np.ndarray, data: np.ndarray) -> float:
+    """Pearson correlation of the off-diagonal (i < j) entries of two (N, N) matrices."""
+    iu = np.triu_indices(np.asarray(data).shape[0], k=1)
+    return _pearson(np.asarray(model)[iu], np.asarray(data)[iu])
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a - a.mean(), b - b.mean()
+    den = np.sqrt((a * a).sum() * (b * b).sum())
+    return float((a * b).sum() / den) if den > 0 else float("nan")
+
+
+def kl_activity(pk_data: np.ndarray, model_counts: np.ndarray) -> float:
+    """KL(P_K data ‖ P_K model) in nats; the model's empty K bins get :data:`PK_PSEUDOCOUNT`."""
+    p = np.asarray(pk_data, float)
+    c = np.asarray(model_counts, float).copy()
+    if c.shape != p.shape:
+        raise ParameterError(f"P(K) shapes differ: data {p.shape}, model {c.shape}")
+    c[c == 0] = PK_PSEUDOCOUNT
+    q = c / c.sum()
+    nz = p > 0
+    return float(np.sum(p[nz] * np.log(p[nz] / q[nz])))
+
+
+def compare(model: PopulationStats, data: PopulationStats) -> dict[str, float]:
+    """Model-vs-data numbers (see the module docstring); both must share their triplets."""
+    if not np.array_equal(model.triplets, data.triplets):
+        raise ParameterError("model and data statistics were computed on different triplets")
+    out = {
+        "rates_rel_rms": rates_rel_rms(model.rates, data.rates),
+        "cov_corr": cov_correlation(model.cov, data.cov),
+        "corr_corr": cov_correlation(model.corr, data.corr),
+        "kl_pk": kl_activity(data.pk, model.pk_counts),
+    }
+    if len(data.c3):
+        out["triplet_corr"] = _pearson(model.c3, data.c3)
+        out["triplet_rel_rms"] = rates_rel_rms(model.c3, data.c3)
+    return out
+
+
+def split_half(x: np.ndarray, repeats: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Two halves of a raster (T, N): odd vs even repeats when ``repeats`` is given
+    (rows repeat-major, T = repeats × bins), else the first vs the second half in time.
+
+    Returns ``(even, odd)`` for repeats (repeat 0, 2, ... first) or ``(first, second)``.
+    """
+    x = _as_2d(x)
+    if repeats is None:
+        h = x.shape[0] // 2
+        return x[:h], x[h : 2 * h]
+    if repeats < 2 or x.shape[0] % repeats:
+        raise ParameterError(f"{x.shape[0]} rows do not split into {repeats} equal repeats")
+    r = x.reshape(repeats, x.shape[0] // repeats, x.shape[1])  # (R, B, N)
+    n_pairs = repeats // 2
+    even = r[0 : 2 * n_pairs : 2].reshape(-1, x.shape[1])
+    odd = r[1 : 2 * n_pairs : 2].reshape(-1, x.shape[1])
+    return even, odd
+
+
+def noise_floor(
+    x: np.ndarray, repeats: int | None = None, triplets: np.ndarray | None = None
+) -> dict[str, float]:
+    """:func:`compare` between the two halves of :func:`split_half` (second half as 'model')."""
+    a, b = split_half(x, repeats)
+    if triplets is None and x.shape[1] >= 3:
+        triplets = triplet_indices(x.shape[1])
+    return compare(population_stats(b, triplets), population_stats(a, triplets))
