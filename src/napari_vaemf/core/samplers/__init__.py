@@ -1,0 +1,18 @@
+"""Equilibrium samplers of the reference models, each a generator returning a SampleSet."""
+from napari_vaemf.core.samplers._common import integrated_autocorrelation_time
+from napari_vaemf.core.samplers.curie_weiss import (
+    curie_weiss_log_prob,
+    curie_weiss_mean_field,
+    curie_weiss_mean_magnetisation,
+    curie_weiss_pm,
+    sample_curie_weiss,
+)
+
+__all__ = [
+    "sample_curie_weiss",
+    "curie_weiss_pm",
+    "curie_weiss_log_prob",
+    "curie_weiss_mean_magnetisation",
+    "curie_weiss_mean_field",
+    "integrated_autocorrelation_time",
+]
