@@ -1,0 +1,47 @@
+"""Capacity: the VAE's rate against the data's bipartite mutual information.
+
+A product decoder p(x|z) = Π_i p(x_i|z) makes the halves of x independent given z, so the
+model's I(X_A; X_B) <= I(X; Z) <= rate. The data need rate >= I(X_A; X_B) for every
+bipartition. This package estimates both, sweeps the number of latents and says how many
+collective variables the data need — or that there is no low-dimensional mean-field
+description.
+"""
+from napari_vaemf.core.capacity._estimate import (
+    MIEstimate,
+    half_statistics,
+    plugin_bipartite_mi,
+    plugin_mi,
+)
+from napari_vaemf.core.capacity._exact import (
+    curie_weiss_bipartite_mi,
+    curie_weiss_half_joint,
+    enumerate_bipartite_mi,
+    hopfield_bipartite_mi,
+    hopfield_half_states,
+    mutual_information_from_log_joint,
+)
+from napari_vaemf.core.capacity._partitions import (
+    Bipartition,
+    contiguous_halves,
+    default_partitions,
+    lattice_halves,
+    random_halves,
+)
+
+__all__ = [
+    "Bipartition",
+    "random_halves",
+    "contiguous_halves",
+    "lattice_halves",
+    "default_partitions",
+    "MIEstimate",
+    "plugin_mi",
+    "half_statistics",
+    "plugin_bipartite_mi",
+    "mutual_information_from_log_joint",
+    "curie_weiss_half_joint",
+    "curie_weiss_bipartite_mi",
+    "hopfield_half_states",
+    "hopfield_bipartite_mi",
+    "enumerate_bipartite_mi",
+]
