@@ -1,0 +1,29 @@
+"""The VAE engine: product-decoder VAEs whose decoders are finite-size mean-field theories.
+
+Public API (see owners.md, helper C):
+
+- :class:`VAEConfig` — the fit's settings (one dataclass; CLI, GUI and checkpoints share it).
+- :class:`ProductVAE` — ``encoder`` (MLP -> Gaussian q(z|x)), ``decoder`` with the named
+  theory tensors ``W`` (patterns), ``b`` (fields), ``g`` (order-parameter map R^K -> R^K);
+  ``encode(x) -> (mu, logvar)``, ``fields(z)``.
+- :class:`Fit` — data split + model + optimiser: ``train() -> Job[dict]``, ``evaluate()``,
+  ``latents()``, ``sample()``, ``fields()``, ``summary()``, ``save()``, ``Fit.load()``.
+- :mod:`.bingham` — the Bingham density on S² (normaliser, moments, exact sampler).
+
+Notes where the contract needed detail:
+
+- For ``"vector"`` data the decoder emits 5 traceless-symmetric components per unit, so
+  ``W`` is (N, 5, K) and ``b`` is (N, 5); ``fields(z)`` returns the matrices A(z), (..., N, 3, 3).
+- ``ProductVAE.encode`` takes *prepared* data (``ProductVAE.prepare(x)``); ``Fit.latents(x)``
+  takes data in its own encoding.
+- ``Fit.latents`` is a method; writers that want attributes (``save_fit_to_nwb``) take
+  ``fit.summary()`` (latents, patterns, fields, config, metrics).
+- ``Fit(..., test_index=...)`` holds those rows out for early stopping and evaluation; to
+  judge on data never used for early stopping, call ``fit.evaluate(x_test)``.
+"""
+from napari_vaemf.core.vae import bingham
+from napari_vaemf.core.vae._checkpoint import pick_device
+from napari_vaemf.core.vae.fit import Fit, FitSummary
+from napari_vaemf.core.vae.model import ProductVAE, VAEConfig
+
+__all__ = ["VAEConfig", "ProductVAE", "Fit", "FitSummary", "bingham", "pick_device"]

@@ -1,0 +1,438 @@
+"""`Fit`: one VAE fit as a scriptable object (data split, model, optimiser, history, results).
+
+    fit = Fit(x, "spin", VAEConfig(latents=1))
+    result = drive(fit.train())          # or hand fit.train() to napari's thread_worker
+    fit.evaluate()["test_loglik_nats"]   # IWAE log-likelihood per held-out sample
+    fit.save("run/model.pt"); fit2 = Fit.load("run/model.pt")
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from napari_vaemf.core.errors import InputError, ParameterError
+from napari_vaemf.core.progress import Job, Progress
+from napari_vaemf.core.vae import bingham
+from napari_vaemf.core.vae._checkpoint import (
+    CHECKPOINT_FORMAT,
+    atomic_save,
+    fingerprint,
+    load_checkpoint,
+    pick_device,
+)
+from napari_vaemf.core.vae.model import ENCODINGS, ProductVAE, VAEConfig
+
+__all__ = ["Fit", "FitSummary"]
+
+log = logging.getLogger(__name__)
+
+_YIELD_EVERY_S = 0.2  # seconds between progress records inside an epoch
+_EVAL_ELEMENTS = 1 << 24  # floats per evaluation chunk (bounds evaluation memory)
+
+
+@dataclass
+class FitSummary:
+    """What a saved fit is made of, for writers such as ``save_fit_to_nwb`` (duck-typed)."""
+
+    latents: np.ndarray  # (T, K) posterior means of every sample / time bin
+    patterns: np.ndarray | None  # (N, K) decoder W for binary/spin data, None for vectors
+    fields: np.ndarray | None  # (N,) decoder b for binary/spin data, None for vectors
+    encoding: str  # "binary" | "spin" | "vector"
+    config: dict = field(default_factory=dict)  # VAEConfig.to_dict()
+    metrics: dict = field(default_factory=dict)  # evaluate() + training metrics
+
+
+def _check_data(x: Any, encoding: str) -> np.ndarray:
+    if encoding not in ENCODINGS:
+        raise ParameterError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
+    x = np.asarray(x)
+    want = 3 if encoding == "vector" else 2
+    if x.ndim != want or (encoding == "vector" and x.shape[-1] != 3):
+        shape = "(T, N, 3)" if encoding == "vector" else "(T, N)"
+        raise InputError(None, f"{encoding} data must have shape {shape}, got {x.shape}")
+    if x.shape[0] < 2 or x.shape[1] < 1:
+        raise InputError(None, f"need at least 2 samples and 1 unit, got shape {x.shape}")
+    if encoding == "vector":
+        x = x.astype(np.float32, copy=False)
+        if not np.all(np.isfinite(x)) or np.abs(np.linalg.norm(x, axis=-1) - 1).max() > 1e-3:
+            raise InputError(None, "vector data must be finite unit vectors")
+        return x
+    allowed = (0, 1) if encoding == "binary" else (-1, 1)
+    bad = ~np.isin(x, allowed)
+    if bad.any():
+        raise InputError(None, f"{encoding} data must hold only {allowed}; found {x[bad][0]!r}")
+    return x.astype(np.int8, copy=False)
+
+
+class Fit:
+    """A product-decoder VAE fitted to configurations ``x`` in ``encoding``.
+
+    ``x``: (T, N) {0,1} ("binary") or ±1 ("spin"), or (T, N, 3) unit vectors ("vector").
+    ``test_index``: rows held out for early stopping and evaluation; default a random
+    ``config.holdout`` fraction. ``x=None`` with ``n_units`` builds a model-only fit (what
+    :meth:`load` returns when no data are given).
+    """
+
+    def __init__(
+        self,
+        x: np.ndarray | None,
+        encoding: str,
+        config: VAEConfig | None = None,
+        test_index: np.ndarray | None = None,
+        *,
+        n_units: int | None = None,
+    ):
+        self.config = config if config is not None else VAEConfig()
+        self.encoding = encoding
+        self.device = pick_device(self.config.device)
+        self.x: np.ndarray | None = None if x is None else _check_data(x, encoding)
+        if self.x is None and n_units is None:
+            raise ParameterError("Fit needs data x or n_units")
+        self.n_units = int(self.x.shape[1]) if self.x is not None else int(n_units)
+        self.fingerprint = None if self.x is None else fingerprint(self.x, encoding)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.config.seed)
+            self.model = ProductVAE(self.n_units, encoding, self.config).to(self.device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.lr)
+        self.step = 0  # optimisation steps taken
+        self.epoch = 0  # epochs completed
+        self.history: list[dict] = []  # one metrics dict per completed epoch
+        self.metrics: dict[str, Any] = {}  # latest training/evaluation numbers
+        self.best_test_neg_elbo = math.inf
+        self._best_state: dict[str, torch.Tensor] | None = None
+        self._bad_epochs = 0
+        self.train_seconds = 0.0
+        self._noise = torch.Generator(device=self.device).manual_seed(self.config.seed + 1)
+        self._order = torch.Generator().manual_seed(self.config.seed + 2)
+        self.test_index = self.train_index = np.arange(0)
+        self._train = self._test = None
+        if self.x is not None:
+            self._split(test_index)
+
+    # --- data ----------------------------------------------------------------------------
+    def _split(self, test_index: np.ndarray | None) -> None:
+        t = len(self.x)
+        if test_index is None:
+            n_test = int(round(self.config.holdout * t))
+            perm = np.random.default_rng(self.config.seed).permutation(t)
+            test_index = np.sort(perm[:n_test])
+        test_index = np.unique(np.asarray(test_index, dtype=np.int64))
+        if test_index.size and (test_index[0] < 0 or test_index[-1] >= t):
+            raise ParameterError(f"test_index out of range for {t} samples")
+        mask = np.ones(t, bool)
+        mask[test_index] = False
+        self.test_index, self.train_index = test_index, np.flatnonzero(mask)
+        if self.train_index.size == 0:
+            raise ParameterError("no training samples left after the held-out split")
+        comps = 5 if self.encoding == "vector" else 1
+        mb = t * self.n_units * comps * 4 / 2**20
+        self.on_device = mb <= self.config.max_device_mb
+        if self.on_device:
+            self._train = self._prepare(self.x[self.train_index])
+            self._test = self._prepare(self.x[self.test_index]) if test_index.size else None
+        log.info("data %s: %.1f MB prepared, %s", self.x.shape, mb,
+                 "on device" if self.on_device else "streamed from host")
+
+    def _prepare(self, x: np.ndarray) -> torch.Tensor:
+        return self.model.prepare(torch.as_tensor(np.asarray(x)).to(self.device))
+
+    def _rows(self, which: str, idx: torch.Tensor) -> torch.Tensor:
+        """Prepared rows ``idx`` of the train/test split, from the device or streamed."""
+        if self.on_device:
+            return (self._train if which == "train" else self._test)[idx]
+        rows = (self.train_index if which == "train" else self.test_index)[idx.cpu().numpy()]
+        order = np.argsort(rows)  # sorted reads suit memmaps, h5py and dask
+        out = np.empty((len(rows), *self.x.shape[1:]), dtype=self.x.dtype)
+        out[order] = self.x[rows[order]]
+        return self._prepare(out)
+
+    def _chunks(self, which: str, n: int, per_row: int):
+        size = max(1, _EVAL_ELEMENTS // max(1, per_row))
+        for i in range(0, n, size):
+            yield self._rows(which, torch.arange(i, min(n, i + size), device=self.device))
+
+    def _need_data(self) -> None:
+        if self.x is None:
+            raise ParameterError("this fit holds no data: pass x")
+
+    # --- training ------------------------------------------------------------------------
+    def train(self, epochs: int | None = None) -> Job[dict]:
+        """Train for up to ``epochs`` (default ``config.epochs``) more epochs, with early stopping.
+
+        Yields :class:`Progress` (stage "train") with metrics epoch, step, neg_elbo, rate,
+        distortion (running means over the epoch, nats/sample), test_neg_elbo (held-out),
+        samples_per_s and elapsed. Returns :attr:`metrics`. Closing the generator stops at the
+        next yield and leaves the best model so far (lowest held-out negative ELBO) in place.
+        """
+        self._need_data()
+        cfg, model, opt = self.config, self.model, self.optimizer
+        epochs = cfg.epochs if epochs is None else int(epochs)
+        n = len(self.train_index)
+        bs = min(cfg.batch_size, n)
+        steps = math.ceil(n / bs)
+        total = steps * epochs
+        t0 = last = time.perf_counter()
+        seen, step0 = 0, self.step
+        test_val = self.best_test_neg_elbo if self.history else math.nan
+        try:
+            for _ in range(epochs):
+                perm = torch.randperm(n, generator=self._order).to(self.device)
+                acc = torch.zeros(2, device=self.device, dtype=torch.float64)
+                model.train()
+                for i in range(steps):
+                    idx = perm[i * bs : (i + 1) * bs]
+                    xb = self._rows("train", idx)
+                    warm = cfg.kl_warmup_epochs
+                    beta = 1.0 if warm <= 0 else min(1.0, (self.epoch + i / steps) / warm)
+                    dist, rate = model.neg_elbo_terms(xb, self._noise)
+                    loss = dist.mean() + beta * rate.mean()
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    acc += torch.stack([dist.sum(), rate.sum()]).detach()
+                    self.step += 1
+                    seen += len(idx)
+                    now = time.perf_counter()
+                    if now - last >= _YIELD_EVERY_S:
+                        last = now
+                        done = (i + 1) * bs if i + 1 < steps else n
+                        d, r = (acc / min(done, n)).tolist()
+                        yield self._progress(total, step0, t0, seen, d, r, test_val)
+                self.epoch += 1
+                d, r = (acc / n).tolist()
+                test_val = self._heldout_neg_elbo()
+                stop = self._end_epoch(d, r, test_val, seen / (time.perf_counter() - t0))
+                last = time.perf_counter()
+                yield self._progress(total, step0, t0, seen, d, r, test_val)
+                if stop:
+                    log.info("early stop after epoch %d (best held-out -ELBO %.4f)",
+                             self.epoch, self.best_test_neg_elbo)
+                    break
+        finally:
+            elapsed = time.perf_counter() - t0
+            self.train_seconds += elapsed
+            if self._best_state is not None:
+                model.load_state_dict(self._best_state)
+            model.eval()
+            self.metrics.update(
+                train_seconds=self.train_seconds,
+                samples_per_second=seen / elapsed if elapsed > 0 else math.nan,
+                epochs=self.epoch,
+                steps=self.step,
+                best_test_neg_elbo=self.best_test_neg_elbo,
+                device=str(self.device),
+            )
+        return self.metrics
+
+    def _progress(self, total, step0, t0, seen, d, r, test_val) -> Progress:
+        el = time.perf_counter() - t0
+        return Progress("train", min(self.step - step0, total), total, {
+            "epoch": self.epoch, "step": self.step, "neg_elbo": d + r, "rate": r,
+            "distortion": d, "test_neg_elbo": test_val,
+            "samples_per_s": seen / el if el > 0 else math.nan, "elapsed": el,
+        })
+
+    def _end_epoch(self, d: float, r: float, test_val: float, sps: float) -> bool:
+        """Book-keeping after an epoch; returns True when training should stop early."""
+        rec = {"epoch": self.epoch, "step": self.step, "neg_elbo": d + r, "rate": r,
+               "distortion": d, "test_neg_elbo": test_val, "samples_per_s": sps}
+        self.history.append(rec)
+        self.metrics.update(rec)
+        if not math.isfinite(test_val):  # no held-out data: keep the latest model
+            self._best_state = None
+            return False
+        warm = self.epoch < self.config.kl_warmup_epochs  # the KL weight is still below 1
+        significant = test_val < self.best_test_neg_elbo - self.config.min_delta
+        if test_val < self.best_test_neg_elbo or warm:
+            self.best_test_neg_elbo = test_val
+            self._best_state = copy.deepcopy(self.model.state_dict())
+        self._bad_epochs = 0 if (significant or warm) else self._bad_epochs + 1
+        return self._bad_epochs >= self.config.patience
+
+    @torch.no_grad()
+    def _heldout_neg_elbo(self) -> float:
+        if self.test_index.size == 0:
+            return math.nan
+        gen = torch.Generator(device=self.device).manual_seed(self.config.seed + 3)  # same noise each epoch
+        self.model.eval()
+        total = 0.0
+        for xb in self._chunks("test", len(self.test_index), self._row_elements()):
+            d, r = self.model.neg_elbo_terms(xb, gen)
+            total += float((d + r).sum())
+        return total / len(self.test_index)
+
+    def _row_elements(self) -> int:
+        return self.n_units * (5 if self.encoding == "vector" else 1)
+
+    # --- evaluation ----------------------------------------------------------------------
+    @torch.no_grad()
+    def evaluate(self, x: np.ndarray | None = None, iwae_k: int | None = None) -> dict:
+        """Per-sample numbers in nats.
+
+        Without ``x``: ``elbo_nats``, ``rate_nats``, ``rate_per_latent_nats`` and
+        ``distortion_nats`` on the training split, ``test_elbo_nats`` and
+        ``test_loglik_nats`` (IWAE bound with ``iwae_k`` samples) on the held-out split.
+        With ``x``: every number on ``x``. The ELBO is log-likelihood-like (higher is better).
+        """
+        k = int(iwae_k or self.config.iwae_k)
+        self.model.eval()
+        if x is not None:
+            data = _check_data(x, self.encoding)
+            train = test = lambda per: self._array_chunks(data, per)  # noqa: E731
+            n_train = n_test = len(data)
+        else:
+            self._need_data()
+            n_train, n_test = len(self.train_index), len(self.test_index)
+            train = lambda per: self._chunks("train", n_train, per)  # noqa: E731
+            test = lambda per: self._chunks("test", n_test, per)  # noqa: E731
+        gen = torch.Generator(device=self.device).manual_seed(self.config.seed + 4)
+        per = self._row_elements()
+        out: dict[str, Any] = {"iwae_k": k, "n_train": n_train, "n_test": n_test}
+        dist = kl = elbo_t = ll_t = 0.0
+        kl_lat = torch.zeros(self.config.latents, dtype=torch.float64, device=self.device)
+        for xb in train(per):
+            d, _ = self.model.neg_elbo_terms(xb, gen)
+            mu, logvar = self.model.encode(xb)
+            kl_b = self.model.kl(mu, logvar)
+            dist += float(d.sum())
+            kl_lat += kl_b.sum(0).double()
+            kl += float(kl_b.sum())
+        for xb in test(per * k):
+            d, r = self.model.neg_elbo_terms(xb, gen)
+            elbo_t -= float((d + r).sum())
+            ll_t += float(self.model.iwae(xb, k, gen).sum())
+        out.update(
+            elbo_nats=-(dist + kl) / n_train,
+            rate_nats=kl / n_train,
+            rate_per_latent_nats=(kl_lat / n_train).tolist(),
+            distortion_nats=dist / n_train,
+            test_elbo_nats=elbo_t / n_test if n_test else math.nan,
+            test_loglik_nats=ll_t / n_test if n_test else math.nan,
+        )
+        if x is None:
+            self.metrics.update(out)
+        return out
+
+    def _array_chunks(self, x: np.ndarray, per_row: int):
+        size = max(1, _EVAL_ELEMENTS // max(1, per_row))
+        for i in range(0, len(x), size):
+            yield self._prepare(x[i : i + size])
+
+    @torch.no_grad()
+    def latents(self, x: np.ndarray | None = None) -> np.ndarray:
+        """Posterior means E[z|x] for every row of ``x`` (default: all the fit's data), (T, K)."""
+        if x is None:
+            self._need_data()
+            x = self.x
+        else:
+            x = _check_data(x, self.encoding)
+        self.model.eval()
+        out = [self.model.encode(xb)[0].cpu() for xb in self._array_chunks(x, self._row_elements())]
+        return torch.cat(out).numpy().astype(np.float32)
+
+    @torch.no_grad()
+    def fields(self, z: np.ndarray) -> np.ndarray:
+        """Decoder fields φ(z) for latents (..., K): (..., N), or Bingham A(z) (..., N, 3, 3)."""
+        p = next(self.model.parameters())
+        zt = torch.as_tensor(np.asarray(z), dtype=p.dtype, device=p.device)
+        if zt.shape[-1] != self.config.latents:
+            raise ParameterError(f"z must end in K={self.config.latents}, got {tuple(zt.shape)}")
+        return self.model.fields(zt).cpu().numpy()
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int | None = None) -> np.ndarray:
+        """``n`` new configurations from the model, in the data's encoding.
+
+        binary: int8 {0, 1} (n, N); spin: int8 ±1 (n, N); vector: float32 unit vectors (n, N, 3).
+        """
+        if n < 0:
+            raise ParameterError(f"samples must be >= 0, got {n}")
+        seed = self.config.seed + 5 if seed is None else int(seed)
+        gen = torch.Generator(device=self.device).manual_seed(seed)
+        self.model.eval()
+        phi = self.model.sample_fields(n, gen)
+        if self.encoding == "vector":
+            a = bingham.to_matrix(phi.double()).cpu().numpy()
+            return bingham.sample_bingham(a, np.random.default_rng(seed)).astype(np.float32)
+        logits = 2 * phi if self.encoding == "spin" else phi
+        u = torch.rand(logits.shape, generator=gen, device=logits.device)
+        on = (u < torch.sigmoid(logits)).cpu().numpy()
+        return (2 * on.astype(np.int8) - 1) if self.encoding == "spin" else on.astype(np.int8)
+
+    def summary(self) -> FitSummary:
+        """Latents, patterns W, fields b, config and metrics (e.g. for ``save_fit_to_nwb``)."""
+        vec = self.encoding == "vector"
+        return FitSummary(
+            latents=self.latents() if self.x is not None else np.zeros((0, self.config.latents), np.float32),
+            patterns=None if vec else self.model.W.detach().cpu().numpy().copy(),
+            fields=None if vec else self.model.b.detach().cpu().numpy().copy(),
+            encoding=self.encoding,
+            config=self.config.to_dict(),
+            metrics=dict(self.metrics),
+        )
+
+    # --- checkpoints ---------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write an atomic checkpoint that rebuilds this fit's model (:meth:`load`)."""
+        ckpt = {
+            "format": CHECKPOINT_FORMAT,
+            "config": self.config.to_dict(),
+            "n_units": self.n_units,
+            "encoding": self.encoding,
+            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "optimizer": self.optimizer.state_dict(),
+            "step": self.step,
+            "epoch": self.epoch,
+            "metrics": _jsonable(self.metrics),
+            "history": _jsonable(self.history),
+            "best_test_neg_elbo": self.best_test_neg_elbo,
+            "train_seconds": self.train_seconds,
+            "fingerprint": self.fingerprint,
+            "n_samples": 0 if self.x is None else len(self.x),
+            "test_index": torch.as_tensor(self.test_index, dtype=torch.int64),
+        }
+        return atomic_save(ckpt, path)
+
+    @classmethod
+    def load(cls, path: str | Path, x: np.ndarray | None = None, device: str | None = None) -> "Fit":
+        """Rebuild a fit from :meth:`save`'s file (or a run directory holding ``model.pt``).
+
+        With ``x`` (the training data) training and evaluation can continue on the same split;
+        data whose fingerprint differs from the checkpoint's raise :class:`InputError`.
+        """
+        ckpt = load_checkpoint(path)
+        config = VAEConfig.from_dict(ckpt["config"])
+        if device is not None:
+            config.device = device
+        test_index = ckpt["test_index"].numpy() if x is not None else None
+        fit = cls(x, ckpt["encoding"], config, test_index, n_units=ckpt["n_units"])
+        if x is not None and fit.fingerprint != ckpt["fingerprint"]:
+            raise InputError(path, "the data given differ from the data this model was trained on")
+        fit.fingerprint = ckpt["fingerprint"]
+        fit.model.load_state_dict(ckpt["model"])
+        fit.optimizer.load_state_dict(ckpt["optimizer"])
+        fit.step, fit.epoch = int(ckpt["step"]), int(ckpt["epoch"])
+        fit.metrics, fit.history = dict(ckpt["metrics"]), list(ckpt["history"])
+        fit.best_test_neg_elbo = float(ckpt["best_test_neg_elbo"])
+        fit.train_seconds = float(ckpt["train_seconds"])
+        fit.n_samples = int(ckpt["n_samples"])
+        fit.model.eval()
+        return fit
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.floating, np.integer)):
+        return obj.item()
+    return obj

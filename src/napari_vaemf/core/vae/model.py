@@ -1,0 +1,236 @@
+"""The product-decoder VAE: config, encoder, mean-field decoder, likelihoods (one small file).
+
+Generative model: z ~ N(0, I_K); per-unit fields φ_i(z) = W_i · g(z) + b_i; units independent
+given z. The decoder is a finite-size mean-field theory: z are the order parameters, g the
+order-parameter map, W the patterns, b the external fields.
+
+Likelihoods by encoding (x is the data as the user gave it):
+- ``"binary"`` x_i ∈ {0, 1}:  p(x_i | z) = Bernoulli(sigmoid(φ_i))
+- ``"spin"``   s_i ∈ {±1}:    p(s_i | z) = exp(s_i φ_i) / (2 cosh φ_i)  (Bernoulli, logit 2φ_i)
+- ``"vector"`` n_i ∈ S²:      p(n_i | z) = exp(n_iᵀ A_i(z) n_i) / Z(A_i(z)), Bingham, with
+  A_i = Σ_c φ_ic BASIS[c] built from 5 traceless-symmetric components φ_ic (see bingham.py).
+
+Internally the model works on a *prepared* tensor: {0, 1} floats for binary and spin data,
+the 5 features of n nᵀ for vectors (:meth:`ProductVAE.prepare`).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from napari_vaemf.core.errors import ParameterError
+from napari_vaemf.core.vae import bingham
+
+__all__ = ["VAEConfig", "Encoder", "Decoder", "ProductVAE", "ENCODINGS"]
+
+ENCODINGS = ("binary", "spin", "vector")
+_LOG_2PI = math.log(2 * math.pi)
+
+
+@dataclass
+class VAEConfig:
+    """Everything that defines a VAE fit (architecture, optimisation, data split)."""
+
+    latents: int = 1  # K, the number of latent variables (order parameters)
+    encoder_widths: tuple[int, ...] = (128,)  # hidden layer widths of the encoder MLP
+    decoder: str = "mlp"  # order-parameter map g: "mlp" (learned R^K -> R^K) or "identity"
+    decoder_widths: tuple[int, ...] = (64,)  # hidden layer widths of g when decoder="mlp"
+    epochs: int = 100  # maximum number of passes over the training data
+    batch_size: int = 1024  # samples per optimisation step
+    lr: float = 3e-3  # Adam learning rate
+    kl_warmup_epochs: float = 5.0  # epochs over which the KL weight rises linearly 0 -> 1
+    holdout: float = 0.1  # fraction held out (random rows) for early stopping, if no test_index
+    patience: int = 8  # epochs without held-out improvement before stopping early
+    min_delta: float = 1e-4  # improvement (nats/sample) that resets the patience counter
+    seed: int = 0  # seed for initialisation, data split, batch order and noise
+    device: str = "auto"  # "auto" (CUDA, then MPS, then CPU), or a torch device string
+    iwae_k: int = 128  # importance samples for the IWAE log-likelihood in evaluate()
+    max_device_mb: float = 2048.0  # data larger than this stays on the host, batches stream
+
+    def __post_init__(self) -> None:
+        self.encoder_widths = tuple(int(w) for w in self.encoder_widths)
+        self.decoder_widths = tuple(int(w) for w in self.decoder_widths)
+        if self.latents < 1:
+            raise ParameterError(f"latents must be >= 1, got {self.latents}")
+        if self.decoder not in ("mlp", "identity"):
+            raise ParameterError(f"decoder must be 'mlp' or 'identity', got {self.decoder!r}")
+        if self.epochs < 0 or self.batch_size < 1 or self.lr <= 0:
+            raise ParameterError("epochs must be >= 0, batch_size >= 1 and lr > 0")
+        if not 0.0 <= self.holdout < 1.0:
+            raise ParameterError(f"holdout must be in [0, 1), got {self.holdout}")
+        if self.iwae_k < 1:
+            raise ParameterError(f"iwae_k must be >= 1, got {self.iwae_k}")
+
+    def to_dict(self) -> dict:
+        """JSON-able dict (tuples become lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "VAEConfig":
+        """Inverse of :meth:`to_dict`; unknown keys are ignored (older/newer checkpoints)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def _mlp(sizes: list[int], act: type[nn.Module] = nn.Tanh) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(act())
+    return nn.Sequential(*layers)
+
+
+class Encoder(nn.Module):
+    """MLP q(z|x) = N(mu(x), diag exp(logvar(x)))."""
+
+    def __init__(self, n_in: int, latents: int, widths: tuple[int, ...]):
+        super().__init__()
+        self.net = _mlp([n_in, *widths, 2 * latents], act=nn.ELU)
+        self.latents = latents
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.net(x.flatten(1))  # (B, 2K)
+        mu, logvar = h.split(self.latents, dim=-1)  # (B, K) each
+        return mu, logvar.clamp(-12.0, 8.0)
+
+
+class Decoder(nn.Module):
+    """φ(z) = W g(z) + b: the order-parameter map ``g`` and the linear readout (``W``, ``b``).
+
+    ``W``: (N, K) patterns for binary/spin data, (N, 5, K) for vectors.
+    ``b``: (N,) fields for binary/spin data, (N, 5) for vectors.
+    ``g``: module R^K -> R^K (an MLP with a skip connection, or the identity).
+    """
+
+    def __init__(self, n_units: int, latents: int, comps: int, kind: str, widths: tuple[int, ...]):
+        super().__init__()
+        self.n_units, self.comps = n_units, comps
+        self.g: nn.Module = _GMap(latents, widths) if kind == "mlp" else nn.Identity()
+        self.readout = nn.Linear(latents, n_units * comps)
+
+    @property
+    def W(self) -> torch.Tensor:  # noqa: N802 - the physics name
+        w = self.readout.weight  # (N * comps, K)
+        return w if self.comps == 1 else w.view(self.n_units, self.comps, -1)
+
+    @property
+    def b(self) -> torch.Tensor:
+        b = self.readout.bias  # (N * comps,)
+        return b if self.comps == 1 else b.view(self.n_units, self.comps)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        phi = self.readout(self.g(z))  # (..., N * comps)
+        return phi if self.comps == 1 else phi.unflatten(-1, (self.n_units, self.comps))
+
+
+class _GMap(nn.Module):
+    """g(z) = z + MLP(z): starts near the identity, learns the nonlinear order-parameter map."""
+
+    def __init__(self, latents: int, widths: tuple[int, ...]):
+        super().__init__()
+        self.net = _mlp([latents, *widths, latents])
+        nn.init.zeros_(self.net[-1].weight)
+        nn.init.zeros_(self.net[-1].bias)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return z + self.net(z)
+
+
+class ProductVAE(nn.Module):
+    """Gaussian encoder + product (mean-field) decoder for one encoding."""
+
+    def __init__(self, n_units: int, encoding: str, config: VAEConfig):
+        super().__init__()
+        if encoding not in ENCODINGS:
+            raise ParameterError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
+        self.n_units, self.encoding, self.config = n_units, encoding, config
+        comps = 5 if encoding == "vector" else 1
+        self.encoder = Encoder(n_units * comps, config.latents, config.encoder_widths)
+        self.decoder = Decoder(n_units, config.latents, comps, config.decoder, config.decoder_widths)
+
+    # --- named parameters of the theory -------------------------------------------------
+    @property
+    def W(self) -> torch.Tensor:  # noqa: N802
+        """Patterns: (N, K) (binary/spin) or (N, 5, K) (vector)."""
+        return self.decoder.W
+
+    @property
+    def b(self) -> torch.Tensor:
+        """Fields: (N,) (binary/spin) or (N, 5) (vector)."""
+        return self.decoder.b
+
+    @property
+    def g(self) -> nn.Module:
+        """The order-parameter map R^K -> R^K."""
+        return self.decoder.g
+
+    # --- data ----------------------------------------------------------------------------
+    def prepare(self, x: torch.Tensor) -> torch.Tensor:
+        """Data in its encoding -> the float tensor the model trains on.
+
+        binary (B, N) {0,1} -> as float; spin (B, N) ±1 -> (s + 1)/2; vector (B, N, 3) -> (B, N, 5)
+        features of n nᵀ.
+        """
+        if self.encoding == "vector":
+            return bingham.features(x.float())
+        x = x.float()
+        return (x + 1) / 2 if self.encoding == "spin" else x
+
+    # --- model pieces ---------------------------------------------------------------------
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Prepared data (B, ...) -> posterior mean and log-variance, (B, K) each."""
+        return self.encoder(x)
+
+    def fields(self, z: torch.Tensor) -> torch.Tensor:
+        """Per-unit fields φ(z): (..., N); for vectors the Bingham matrices A(z), (..., N, 3, 3)."""
+        phi = self.decoder(z)
+        return bingham.to_matrix(phi) if self.encoding == "vector" else phi
+
+    def log_lik(self, xp: torch.Tensor, phi: torch.Tensor) -> torch.Tensor:
+        """log p(x|z) summed over units: prepared x (B, ...) with decoder output (S, B, ...) -> (S, B)."""
+        if self.encoding == "vector":
+            log_z = bingham.log_normaliser(bingham.to_matrix(phi))  # (S, B, N)
+            return (phi * xp).sum((-1, -2)) - log_z.sum(-1)
+        logits = 2 * phi if self.encoding == "spin" else phi
+        target = xp.expand_as(logits)
+        return -F.binary_cross_entropy_with_logits(logits, target, reduction="none").sum(-1)
+
+    @staticmethod
+    def kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        """KL(q(z|x) || N(0, I)) per latent, (B, K)."""
+        return 0.5 * (mu.square() + logvar.exp() - 1.0 - logvar)
+
+    def neg_elbo_terms(
+        self, xp: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One-sample estimate: distortion -log p(x|z) and rate KL, both (B,)."""
+        mu, logvar = self.encode(xp)
+        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        z = mu + eps * (0.5 * logvar).exp()  # (B, K)
+        distortion = -self.log_lik(xp, self.decoder(z)[None])[0]
+        return distortion, self.kl(mu, logvar).sum(-1)
+
+    @torch.no_grad()
+    def iwae(self, xp: torch.Tensor, k: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Importance-weighted bound on log p(x) with k samples, (B,) nats (>= the ELBO on average)."""
+        mu, logvar = self.encode(xp)
+        std = (0.5 * logvar).exp()
+        eps = torch.randn((k, *mu.shape), generator=generator, device=mu.device, dtype=mu.dtype)
+        z = mu + eps * std  # (k, B, K)
+        log_q = (-0.5 * (eps.square() + _LOG_2PI) - 0.5 * logvar).sum(-1)  # (k, B)
+        log_p = (-0.5 * (z.square() + _LOG_2PI)).sum(-1)
+        log_w = self.log_lik(xp, self.decoder(z)) + log_p - log_q
+        return torch.logsumexp(log_w, 0) - math.log(k)
+
+    @torch.no_grad()
+    def sample_fields(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Draw z ~ N(0, I) and return the decoder output φ(z), (n, N) or (n, N, 5)."""
+        p = next(self.parameters())
+        z = torch.randn((n, self.config.latents), generator=generator, device=p.device, dtype=p.dtype)
+        return self.decoder(z)
+
