@@ -1,0 +1,94 @@
+"""napari reader contribution for ``*.nwb``, ``*.mat``, ``*.npy``, ``*.npz``.
+
+:func:`get_reader` only looks at the file's first bytes (and, for NumPy files, the array
+header) and returns None for anything it cannot read, so napari can offer other readers.
+The reader it returns does the real work in :func:`napari_vaemf.core.recordings.load_recording`
+and raises our :class:`~napari_vaemf.core.errors.InputError` (naming the file and the
+problem) for bad files, which napari shows as a notification.
+"""
+from __future__ import annotations
+
+import logging
+import zipfile
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from napari_vaemf.core.recordings import SUFFIXES, load_recording
+
+from .layers import recording_layer
+
+__all__ = ["get_reader", "read_recording"]
+
+log = logging.getLogger(__name__)
+
+_HDF5 = b"\x89HDF\r\n\x1a\n"
+
+
+def _head(path: Path, n: int = 1024) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(n)
+    except OSError:
+        return b""
+
+
+def _npy_shape_ok(fh) -> bool:
+    try:
+        version = np.lib.format.read_magic(fh)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read(fh)  # the header only, not the data
+    except (ValueError, OSError, EOFError):
+        return False
+    if dtype.kind not in "biuf":
+        return False
+    return len(shape) == 2 or (len(shape) == 3 and shape[-1] == 3)
+
+
+def _looks_readable(path: Path) -> bool:
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES or not path.is_file():
+        return False
+    head = _head(path)
+    if suffix == ".nwb":
+        # HDF5 signature at 0 (or after a user block at 512, 1024, ...)
+        return head.startswith(_HDF5) or _head(path, 520)[512:520] == _HDF5
+    if suffix == ".mat":
+        return head.startswith(b"MATLAB") or head.startswith(_HDF5)
+    if suffix == ".npy":
+        with open(path, "rb") as fh:
+            return _npy_shape_ok(fh)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+            if "configurations.npy" in names:
+                return True
+            arrays = [n for n in names if n.endswith(".npy") and n[:-4] not in ("bin_size", "unit_ids", "t_start")]
+            pick = "raster.npy" if "raster.npy" in arrays else (arrays[0] if len(arrays) == 1 else None)
+            if pick is None:
+                return False
+            with zf.open(pick) as fh:
+                return _npy_shape_ok(fh)
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def get_reader(path: str | list[str]) -> Callable[[Any], list] | None:
+    """napari's entry point: a reader for a single supported file, else None."""
+    if isinstance(path, (list, tuple)):
+        if len(path) != 1:
+            return None
+        path = path[0]
+    p = Path(path)
+    if not _looks_readable(p):
+        return None
+    return read_recording
+
+
+def read_recording(path: str | list[str]) -> list[tuple]:
+    """Read one file into a list with one image LayerDataTuple (raises InputError when bad)."""
+    if isinstance(path, (list, tuple)):
+        path = path[0]
+    rec = load_recording(path)
+    return [recording_layer(rec)]

@@ -1,0 +1,35 @@
+"""Recordings in, fits out: NWB, MATLAB and NumPy spike data as one :class:`Recording`.
+
+``load_recording(path, **options)`` reads any supported file; ``read_nwb_units`` and
+``bin_spikes`` are the building blocks; ``save_fit_to_nwb`` writes a fit to a new NWB file.
+"""
+from __future__ import annotations
+
+from ._arrays import detect_repeats
+from ._binning import SpikeTrains, as_binary, bin_spikes, bin_spikes_lazy
+from ._load import DEFAULT_BIN_SIZE, SUFFIXES, load_recording
+from ._nwb import read_nwb_units
+from ._recording import Recording
+
+__all__ = [
+    "Recording",
+    "SpikeTrains",
+    "load_recording",
+    "read_nwb_units",
+    "bin_spikes",
+    "bin_spikes_lazy",
+    "as_binary",
+    "detect_repeats",
+    "save_fit_to_nwb",
+    "DEFAULT_BIN_SIZE",
+    "SUFFIXES",
+]
+
+
+def __getattr__(name: str):
+    # pynwb is imported only when a fit is written
+    if name == "save_fit_to_nwb":
+        from ._nwb_write import save_fit_to_nwb
+
+        return save_fit_to_nwb
+    raise AttributeError(name)

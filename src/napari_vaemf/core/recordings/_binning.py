@@ -1,0 +1,269 @@
+"""Spike trains and binning them into rasters, eagerly or lazily (dask) in time chunks.
+
+Edge convention (the one used everywhere in this package): with ``t0 = t_start`` and bin
+width ``b``, bin ``k`` covers the half-open interval ``[t0 + k*b, t0 + (k+1)*b)``. A spike
+at time ``t`` falls in bin ``floor((t - t0) / b)`` computed in float64, and only spikes with
+``t_start <= t < t_stop`` are counted, so the counts add up to exactly the number of spikes
+in ``[t_start, t_stop)``. The number of bins is ``ceil((t_stop - t_start) / b)``: when the
+window is not a whole number of bins, the last bin is shorter. Without ``t_stop`` the window
+ends one bin after the bin holding the last spike.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..errors import InputError, ParameterError
+
+__all__ = [
+    "SpikeTrains",
+    "bin_spikes",
+    "bin_spikes_lazy",
+    "as_binary",
+    "count_dtype",
+    "n_bins_for",
+]
+
+log = logging.getLogger(__name__)
+
+# Rows of the raster binned at once in the lazy path are all units; this many bins per chunk.
+DEFAULT_CHUNK_BINS = 65536
+
+
+@dataclass
+class SpikeTrains:
+    """Spike times of several units, stored flat (unit after unit) like NWB's ragged arrays."""
+
+    times: np.ndarray  # (n_spikes,) float64 seconds, unit after unit, sorted within each unit
+    ends: np.ndarray  # (n_units,) int64 end offset of each unit in `times` (NWB spike_times_index)
+    units: dict[str, np.ndarray] = field(default_factory=dict)  # per-unit columns, always "id"
+    source: Path | None = None  # file the spikes came from
+    t_start: float | None = None  # start of the observed window (s), None: from the data
+    t_stop: float | None = None  # end of the observed window (s), None: from the data
+
+    def __post_init__(self) -> None:
+        self.times = np.asarray(self.times, dtype=np.float64)
+        self.ends = np.asarray(self.ends, dtype=np.int64)
+        if "id" not in self.units:
+            self.units["id"] = np.arange(len(self.ends))
+
+    @classmethod
+    def from_list(
+        cls, trains: Sequence[Any], ids: Sequence[Any] | None = None, source: Path | None = None
+    ) -> "SpikeTrains":
+        """Build from a sequence of 1-D arrays of spike times (one per unit)."""
+        arrays = [np.asarray(t, dtype=np.float64).ravel() for t in trains]
+        ends = np.cumsum([len(a) for a in arrays], dtype=np.int64)
+        times = np.concatenate(arrays) if arrays else np.zeros(0)
+        units = {"id": np.asarray(ids) if ids is not None else np.arange(len(arrays))}
+        return cls(times=times, ends=ends, units=units, source=source)
+
+    @property
+    def starts(self) -> np.ndarray:
+        return np.concatenate([[0], self.ends[:-1]]).astype(np.int64)
+
+    def __len__(self) -> int:
+        return len(self.ends)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        start = 0 if i == 0 else int(self.ends[i - 1])
+        return self.times[start : int(self.ends[i])]
+
+    def counts(self) -> np.ndarray:
+        """Spikes per unit, (n_units,) int64."""
+        return np.diff(self.ends, prepend=0)
+
+    def first_last(self) -> tuple[float, float]:
+        """Earliest and latest spike over all units (trains are sorted, so one pass over ends)."""
+        counts = self.counts()
+        nonempty = counts > 0
+        if not nonempty.any():
+            raise InputError(self.source, "the recording has zero spikes")
+        firsts = self.times[self.starts[nonempty]]
+        lasts = self.times[self.ends[nonempty] - 1]
+        return float(firsts.min()), float(lasts.max())
+
+    def validate(self) -> None:
+        """Raise InputError for NaN, infinite, negative or unsorted spike times."""
+        ids = self.units["id"]
+        if self.ends.size and (np.any(np.diff(self.ends, prepend=0) < 0) or self.ends[-1] != self.times.size):
+            raise InputError(self.source, "spike index is inconsistent with the spike times")
+        bad = ~np.isfinite(self.times)
+        if bad.any():
+            unit = ids[np.searchsorted(self.ends, np.flatnonzero(bad)[0], side="right")]
+            raise InputError(self.source, f"spike times contain NaN or infinite values (unit {unit})")
+        neg = self.times < 0
+        if neg.any():
+            unit = ids[np.searchsorted(self.ends, np.flatnonzero(neg)[0], side="right")]
+            raise InputError(self.source, f"spike times are negative (unit {unit})")
+        if self.times.size > 1:
+            dec = np.diff(self.times) < 0
+            # a decrease across a unit boundary is allowed: drop positions end-1 of each unit
+            boundaries = self.ends[:-1] - 1
+            dec[boundaries[(boundaries >= 0) & (boundaries < dec.size)]] = False
+            if dec.any():
+                unit = ids[np.searchsorted(self.ends, np.flatnonzero(dec)[0], side="right")]
+                raise InputError(self.source, f"spike times are not sorted within unit {unit}")
+
+    def select(self, units: np.ndarray) -> "SpikeTrains":
+        """Trains of the units at positions ``units`` (a copy of their spikes)."""
+        units = np.asarray(units, dtype=np.int64)
+        starts, ends = self.starts, self.ends
+        parts = [self.times[starts[u] : ends[u]] for u in units]
+        new_ends = np.cumsum([len(p) for p in parts], dtype=np.int64)
+        times = np.concatenate(parts) if parts else np.zeros(0)
+        cols = {k: np.asarray(v)[units] for k, v in self.units.items()}
+        return SpikeTrains(times, new_ends, cols, self.source, self.t_start, self.t_stop)
+
+
+def n_bins_for(t_start: float, t_stop: float, bin_size: float) -> int:
+    """Number of bins covering [t_start, t_stop): ceil((t_stop - t_start) / bin_size)."""
+    return max(0, int(math.ceil((t_stop - t_start) / bin_size - 1e-9)))
+
+
+def count_dtype(max_count: int) -> np.dtype:
+    """Smallest unsigned integer dtype that holds ``max_count``."""
+    for dt in (np.uint8, np.uint16, np.uint32):
+        if max_count <= np.iinfo(dt).max:
+            return np.dtype(dt)
+    return np.dtype(np.uint64)
+
+
+def _as_trains(trains: Any) -> SpikeTrains:
+    if isinstance(trains, SpikeTrains):
+        return trains
+    return SpikeTrains.from_list(list(trains))
+
+
+def _window(st: SpikeTrains, bin_size: float, t_start, t_stop) -> tuple[float, float, int]:
+    if not (isinstance(bin_size, (int, float, np.floating, np.integer)) and bin_size > 0 and math.isfinite(bin_size)):
+        raise ParameterError(f"{st.source or 'spike trains'}: bin size must be a positive number of seconds, got {bin_size!r}")
+    bin_size = float(bin_size)
+    first, last = st.first_last()
+    t0 = float(t_start) if t_start is not None else (st.t_start if st.t_start is not None else min(0.0, first))
+    if t_stop is not None or st.t_stop is not None:
+        t1 = float(t_stop if t_stop is not None else st.t_stop)
+        n = n_bins_for(t0, t1, bin_size)
+    else:
+        n = int(math.floor((last - t0) / bin_size)) + 1 if last >= t0 else 0
+        t1 = t0 + n * bin_size
+        t1 = max(t1, np.nextafter(last, np.inf))  # the last spike is inside [t0, t1)
+    duration = (t1 if (t_stop is not None or st.t_stop is not None) else last) - t0
+    if duration <= 0:
+        raise ParameterError(f"{st.source or 'spike trains'}: empty time window [{t0}, {t1})")
+    if bin_size > duration and not math.isclose(bin_size, duration):
+        raise ParameterError(
+            f"{st.source or 'spike trains'}: bin size {bin_size} s is larger than the recording ({duration:.6g} s)"
+        )
+    return t0, t1, n
+
+
+def _count_rows(
+    st: SpikeTrains, t0: float, t1: float, bin_size: float, lo: int, hi: int, dtype: np.dtype | None
+) -> np.ndarray:
+    """Counts of bins [lo, hi) (global bin numbers) for every unit, (units, hi-lo).
+
+    With ``dtype=None`` the output starts as uint8 and is widened only if a bin overflows.
+    """
+    n_units, width = len(st), hi - lo
+    out = np.zeros((n_units, width), dtype=dtype or np.uint8)
+    # a time window one bin wider than [lo, hi) on each side, then the exact index test
+    w0 = max(t0, t0 + (lo - 1) * bin_size)
+    w1 = min(t1, t0 + (hi + 1) * bin_size)
+    starts, ends, times = st.starts, st.ends, st.times
+    for u in range(n_units):
+        seg = times[starts[u] : ends[u]]
+        if seg.size == 0:
+            continue
+        a, b = np.searchsorted(seg, (w0, w1), side="left")
+        if a == b:
+            continue
+        seg = seg[a:b]
+        idx = np.floor((seg - t0) / bin_size).astype(np.int64)
+        keep = (idx >= lo) & (idx < hi) & (seg >= t0) & (seg < t1)
+        if not keep.all():
+            idx = idx[keep]
+        if idx.size == 0:
+            continue
+        row = np.bincount(idx - lo, minlength=width)
+        top = int(row.max())
+        if top > np.iinfo(out.dtype).max:
+            if dtype is not None:
+                raise AssertionError("lazy binning dtype bound was too small")  # pragma: no cover
+            log.debug("widening raster to %s for a bin with %d spikes", count_dtype(top), top)
+            out = out.astype(count_dtype(top))
+        out[u] = row
+    return out
+
+
+def bin_spikes(
+    trains: Any, bin_size: float, t_start: float | None = None, t_stop: float | None = None
+) -> np.ndarray:
+    """Spike counts per bin, shape (units, bins), in the smallest sufficient unsigned dtype.
+
+    ``trains`` is a :class:`SpikeTrains` or a sequence of sorted 1-D arrays of spike times (s).
+    See the module docstring for the edge convention. ``as_binary(counts)`` is the (count > 0)
+    view used for fitting. Without ``t_start`` the window starts at ``min(0, first spike)``
+    (NWB times are relative to the session start), or at the trains' own ``t_start``.
+    """
+    st = _as_trains(trains)
+    t0, t1, n = _window(st, bin_size, t_start, t_stop)
+    return _count_rows(st, t0, t1, float(bin_size), 0, n, None)
+
+
+def lazy_dtype(st: SpikeTrains, bin_size: float) -> np.dtype:
+    """A dtype sure to hold any bin count, from the shortest inter-spike interval (no binning)."""
+    counts = st.counts()
+    if counts.size == 0 or counts.max() <= 255:
+        return count_dtype(int(counts.max(initial=0)))
+    min_isi = np.inf
+    step = 1 << 24
+    boundary = np.zeros(0, dtype=np.int64)
+    for s in range(0, max(st.times.size - 1, 0), step):
+        d = np.diff(st.times[s : s + step + 1])
+        boundary = st.ends[(st.ends - 1 >= s) & (st.ends - 1 < s + d.size)] - 1 - s
+        d[boundary] = np.inf
+        if d.size:
+            min_isi = min(min_isi, float(d.min()))
+    bound = int(counts.max()) if min_isi <= 0 else min(int(counts.max()), int(bin_size / min_isi) + 1)
+    del boundary
+    return count_dtype(bound)
+
+
+def bin_spikes_lazy(
+    trains: Any,
+    bin_size: float,
+    t_start: float | None = None,
+    t_stop: float | None = None,
+    chunk_bins: int = DEFAULT_CHUNK_BINS,
+):
+    """Like :func:`bin_spikes` but a dask array binned chunk by chunk on demand.
+
+    Chunks are (all units, ``chunk_bins`` bins); only the chunks that are read are ever
+    binned, so memory stays bounded by a few chunks whatever the recording length.
+    """
+    import dask.array as da
+
+    st = _as_trains(trains)
+    t0, t1, n = _window(st, bin_size, t_start, t_stop)
+    bin_size = float(bin_size)
+    dtype = lazy_dtype(st, bin_size)
+    chunk_bins = max(1, int(chunk_bins))
+    edges = list(range(0, n, chunk_bins)) + [n]
+    widths = tuple(b - a for a, b in zip(edges[:-1], edges[1:]))
+
+    def block(block_info=None):
+        (r0, r1), (c0, c1) = block_info[None]["array-location"]
+        return _count_rows(st, t0, t1, bin_size, c0, c1, dtype)[r0:r1]
+
+    return da.map_blocks(block, chunks=((len(st),), widths), dtype=dtype, meta=np.zeros((0, 0), dtype))
+
+
+def as_binary(raster: Any) -> Any:
+    """(count > 0) as uint8, for numpy or dask rasters (lazy for dask)."""
+    return (raster > 0).astype(np.uint8)

@@ -1,0 +1,130 @@
+"""``load_recording``: the one entry point for every supported file."""
+from __future__ import annotations
+
+import logging
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ._arrays import is_spike_list, raster_from_array, spikes_from_list
+from ._binning import SpikeTrains
+from ._matlab import pick_variable, read_mat_arrays
+from ._nwb import read_nwb_units
+from ._recording import Recording
+
+__all__ = ["load_recording", "DEFAULT_BIN_SIZE", "SUFFIXES"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BIN_SIZE = 0.02  # seconds; the bin size spike times are binned at unless told
+SUFFIXES = (".nwb", ".mat", ".npy", ".npz")
+
+
+def load_recording(
+    path,
+    *,
+    bin_size: float | None = None,
+    t_start: float | None = None,
+    t_stop: float | None = None,
+    layout: str = "auto",
+    repeats: int | str | None = "auto",
+    variable: str | None = None,
+    units_path: str | None = None,
+    lazy: bool | None = None,
+) -> Recording:
+    """Read a recording or configuration file into a :class:`Recording`.
+
+    - ``.nwb``: NWB 2 ``Units.spike_times`` (see :func:`read_nwb_units`), binned at
+      ``bin_size`` (default 20 ms) over ``[t_start, t_stop)``; ``units_path`` picks a Units
+      table inside a processing module.
+    - ``.mat`` (v5 or v7.3): a raster (``layout``, ``repeats`` as in
+      :func:`raster_from_array`) or a spike list of [unit id, time s] rows; ``variable`` picks
+      the array.
+    - ``.npy``: a raster or a spike list. ``.npz``: a vaemf configuration file (key
+      ``configurations``), else a raster under ``raster`` (or its only array), with optional
+      ``bin_size`` and ``unit_ids``.
+
+    For rasters ``bin_size`` only states the bin width (None: unknown); spike data are
+    binned, lazily (dask) when ``lazy`` is True or the raster would exceed ``LAZY_CELLS``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "file not found")
+    suffix = path.suffix.lower()
+    if suffix == ".nwb":
+        trains = read_nwb_units(path, units_path=units_path)
+        return _bin(trains, bin_size, t_start, t_stop, lazy)
+    if suffix == ".mat":
+        name, arr = pick_variable(read_mat_arrays(path), path, variable)
+        log.info("%s: using MATLAB variable %r %s", path.name, name, arr.shape)
+        return _from_array(arr, path, bin_size, t_start, t_stop, layout, repeats, lazy)
+    if suffix == ".npy":
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as err:
+            raise InputError(path, f"cannot read this .npy file: {err}") from err
+        return _from_array(arr, path, bin_size, t_start, t_stop, layout, repeats, lazy)
+    if suffix == ".npz":
+        return _load_npz(path, bin_size, t_start, t_stop, layout, repeats, variable, lazy)
+    raise InputError(path, f"unsupported file type {suffix!r} (supported: {', '.join(SUFFIXES)})")
+
+
+def _bin(trains: SpikeTrains, bin_size, t_start, t_stop, lazy) -> Recording:
+    bs = DEFAULT_BIN_SIZE if bin_size is None else bin_size
+    return Recording.from_spike_trains(trains, bs, t_start=t_start, t_stop=t_stop, lazy=lazy)
+
+
+def _from_array(arr, path, bin_size, t_start, t_stop, layout, repeats, lazy, extra=None) -> Recording:
+    arr = np.asarray(arr)
+    if is_spike_list(arr):
+        return _bin(spikes_from_list(arr, path), bin_size, t_start, t_stop, lazy)
+    raster, n_rep, encoding = raster_from_array(arr, path, layout=layout, repeats=repeats)
+    units = {}
+    if extra is not None and "unit_ids" in extra:
+        ids = np.asarray(extra["unit_ids"])
+        if ids.shape != (raster.shape[0],):
+            raise InputError(path, f"unit_ids has shape {ids.shape}, expected ({raster.shape[0]},)")
+        units["id"] = ids
+    if bin_size is not None and not (bin_size > 0):
+        from ..errors import ParameterError
+
+        raise ParameterError(f"{path}: bin size must be > 0, got {bin_size!r}")
+    rec = Recording(
+        raster=raster, bin_size=None if bin_size is None else float(bin_size), units=units,
+        source=path, repeats=n_rep, encoding=encoding,
+    )
+    if t_start is not None or t_stop is not None:
+        rec = rec.select(t_start=t_start, t_stop=t_stop)
+    return rec
+
+
+def _load_npz(path, bin_size, t_start, t_stop, layout, repeats, variable, lazy) -> Recording:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            keys = list(z.files)
+            if "configurations" in keys:
+                configs = True
+            else:
+                configs = False
+                arrays = {k: z[k] for k in keys}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+        raise InputError(path, f"cannot read this .npz file: {err}") from err
+    if configs:
+        from ..configs import load_configurations
+
+        rec = Recording.from_sampleset(load_configurations(path), source=path)
+        if bin_size is not None:
+            rec.bin_size = float(bin_size)
+        return rec
+    extra = {k: arrays.pop(k) for k in ("bin_size", "unit_ids", "t_start") if k in arrays}
+    if variable is None and "raster" in arrays:
+        variable = "raster"
+    name, arr = pick_variable({k: v for k, v in arrays.items() if v.dtype.kind in "biuf"}, path, variable)
+    if bin_size is None and "bin_size" in extra:
+        bin_size = float(extra["bin_size"])
+    rec = _from_array(arr, path, bin_size, t_start, t_stop, layout, repeats, lazy, extra)
+    if "t_start" in extra and rec.spike_trains is None and t_start is None:
+        rec.t_start = float(extra["t_start"])
+    return rec
