@@ -103,3 +103,16 @@ def test_split_half_by_repeats_and_noise_floor():
 def test_bad_input():
     with pytest.raises(InputError):
         stats.firing_rates(np.zeros(5))
+
+
+def test_bits_right_permutation_sign_and_errors():
+    rng = np.random.default_rng(0)
+    xi = rng.choice([-1, 1], size=(40, 3))
+    est = -xi[:, [2, 0, 1]].copy()
+    frac, per = stats.bits_right(est, xi)
+    assert frac == 1.0 and np.all(per == 1.0)
+    est[:4, 0] *= -1  # 4 wrong bits in true pattern 2
+    frac, per = stats.bits_right(est, xi)
+    assert per[2] == pytest.approx(36 / 40) and frac == pytest.approx((2 + 0.9) / 3)
+    frac, per = stats.bits_right(xi[:, :2], xi)  # a missing pattern counts as chance
+    assert per[2] == 0.5

@@ -44,6 +44,7 @@ __all__ = [
     "compare",
     "split_half",
     "noise_floor",
+    "bits_right",
 ]
 
 PK_PSEUDOCOUNT = 0.5  # counts given to K bins the model never visits (KL smoothing)
@@ -231,3 +232,23 @@ def noise_floor(
     if triplets is None and x.shape[1] >= 3:
         triplets = triplet_indices(x.shape[1])
     return compare(population_stats(b, triplets), population_stats(a, triplets))
+
+
+def bits_right(estimate: np.ndarray, truth: np.ndarray) -> tuple[float, np.ndarray]:
+    """Fraction of pattern entries right after the best column permutation and per-column
+    sign flip (Hungarian assignment on |overlap|). ``estimate`` (N, P') and ``truth`` (N, P)
+    are ±1 (any real estimate is signed); missing columns count as half right (chance).
+
+    Returns ``(fraction, per_pattern)`` with ``per_pattern`` (P,) the fraction per true pattern.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    est = np.where(np.asarray(estimate, float) >= 0, 1.0, -1.0)
+    tru = np.asarray(truth, float)
+    if est.ndim != 2 or tru.ndim != 2 or est.shape[0] != tru.shape[0]:
+        raise ParameterError(f"pattern shapes differ: {est.shape} vs {tru.shape}")
+    ov = tru.T @ est / tru.shape[0]  # (P, P')
+    rows, cols = linear_sum_assignment(-np.abs(ov))
+    per = np.full(tru.shape[1], 0.5)
+    per[rows] = (1 + np.abs(ov[rows, cols])) / 2
+    return float(per.mean()), per
