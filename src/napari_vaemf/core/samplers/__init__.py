@@ -7,6 +7,13 @@ from napari_vaemf.core.samplers.curie_weiss import (
     curie_weiss_pm,
     sample_curie_weiss,
 )
+from napari_vaemf.core.samplers.hopfield import (
+    hopfield_energy,
+    hopfield_exact_distribution,
+    hopfield_mean_field,
+    hopfield_patterns,
+    sample_hopfield,
+)
 
 __all__ = [
     "sample_curie_weiss",
@@ -15,4 +22,9 @@ __all__ = [
     "curie_weiss_mean_magnetisation",
     "curie_weiss_mean_field",
     "integrated_autocorrelation_time",
+    "sample_hopfield",
+    "hopfield_patterns",
+    "hopfield_energy",
+    "hopfield_exact_distribution",
+    "hopfield_mean_field",
 ]
