@@ -1,0 +1,337 @@
+"""Layers laid over a raster layer: patterns, latent trajectories, latent space, overlaps.
+
+All builders return napari LayerDataTuples ``(data, kwargs, layer_type)`` placed in the
+raster's world coordinates (rows = units, columns = time in seconds, or sample index for
+configuration layers): pattern and field images to the left of the raster sharing its unit
+axis, latent trajectories in a band above it on its time axis, an overlap labels strip and
+the latent-space point cloud below it. Long recordings are decimated for display (min/max
+envelopes for paths, strides for points, block modes for labels) so that napari stays fluid
+with the 283,041-bin salamander raster; the full-resolution arrays stay with the fit.
+
+No Qt here; :class:`CursorLink` is a plain callable for ``viewer.cursor.events.position``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "RasterGeometry",
+    "pattern_layers",
+    "latent_trajectory_layer",
+    "latent_points_layers",
+    "overlaps",
+    "overlap_labels_layer",
+    "CursorLink",
+    "envelope",
+]
+
+MAX_PATH_VERTICES = 4000  # vertices per latent path shown (min/max envelope beyond this)
+MAX_POINTS = 50_000  # latent-space points shown (time stride beyond this)
+MAX_LABEL_COLUMNS = 8192  # columns of the overlap strip (block mode beyond this)
+LATENT_COLORS = ["#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+
+
+@dataclass(frozen=True)
+class RasterGeometry:
+    """Where a raster layer sits in world coordinates."""
+
+    n_units: int  # rows of the raster image
+    n_bins: int  # columns of the raster image
+    bin_size: float = 1.0  # world width of one column (seconds, or 1 for sample index)
+    t_start: float = 0.0  # world x of the centre of column 0
+
+    @classmethod
+    def of(cls, layer) -> RasterGeometry:
+        """Geometry of a napari image layer holding a (units, bins) raster."""
+        shape = tuple(layer.data.shape)
+        if getattr(layer, "rgb", False):
+            shape = shape[:-1]
+        return cls(
+            int(shape[-2]), int(shape[-1]), float(layer.scale[-1]), float(layer.translate[-1])
+        )
+
+    @property
+    def left(self) -> float:
+        return self.t_start - 0.5 * self.bin_size
+
+    @property
+    def right(self) -> float:
+        return self.t_start + (self.n_bins - 0.5) * self.bin_size
+
+    @property
+    def gap(self) -> float:
+        """Spacing between the raster and the things around it (world units)."""
+        return max(1.0, 0.04 * self.n_units)
+
+    def times(self, n: int | None = None) -> np.ndarray:
+        """World x of each column (the first ``n``)."""
+        n = self.n_bins if n is None else n
+        return self.t_start + self.bin_size * np.arange(n)
+
+    def bin_at(self, x: float) -> int | None:
+        """Column under world x, or None outside the raster."""
+        j = int(round((x - self.t_start) / self.bin_size))
+        return j if 0 <= j < self.n_bins else None
+
+
+def _symmetric_limits(a: np.ndarray) -> tuple[float, float]:
+    m = float(np.nanmax(np.abs(a))) if a.size else 1.0
+    m = m if m > 0 and np.isfinite(m) else 1.0
+    return (-m, m)
+
+
+def pattern_layers(patterns, fields, geom: RasterGeometry, name: str = "patterns") -> list:
+    """Patterns (N, P) and fields (N,) as images left of the raster, rows = its units.
+
+    Each column is one world unit wide (square cells); diverging colormap centred at 0.
+    """
+    out = []
+    x_edge = geom.left - geom.gap
+    if patterns is not None:
+        p = np.asarray(patterns, dtype=np.float32).reshape(geom.n_units, -1)
+        x_edge -= p.shape[1]
+        out.append(
+            (
+                p,
+                dict(
+                    name=name,
+                    colormap="bwr",
+                    contrast_limits=_symmetric_limits(p),
+                    translate=(0.0, x_edge + 0.5),
+                    scale=(1.0, 1.0),
+                    interpolation2d="nearest",
+                    metadata={"vaemf": {"kind": "patterns", "shape": list(p.shape)}},
+                ),
+                "image",
+            )
+        )
+        x_edge -= geom.gap
+    if fields is not None:
+        f = np.asarray(fields, dtype=np.float32).reshape(geom.n_units, 1)
+        x_edge -= 1.0
+        out.append(
+            (
+                f,
+                dict(
+                    name=f"{name}: fields",
+                    colormap="bwr",
+                    contrast_limits=_symmetric_limits(f),
+                    translate=(0.0, x_edge + 0.5),
+                    scale=(1.0, 1.0),
+                    interpolation2d="nearest",
+                    metadata={"vaemf": {"kind": "fields", "shape": list(f.shape)}},
+                ),
+                "image",
+            )
+        )
+    return out
+
+
+def envelope(y: np.ndarray, max_vertices: int = MAX_PATH_VERTICES) -> np.ndarray:
+    """Indices of a min/max envelope of ``y`` with at most ``max_vertices`` points.
+
+    Every block of samples contributes its minimum and its maximum (in time order), so
+    spikes of the trajectory survive the decimation; short series are returned whole.
+    """
+    n = len(y)
+    if n <= max_vertices:
+        return np.arange(n)
+    blocks = max(1, max_vertices // 2)
+    edges = np.linspace(0, n, blocks + 1).astype(np.int64)
+    lo = np.minimum.reduceat(y, edges[:-1])
+    hi = np.maximum.reduceat(y, edges[:-1])
+    idx = []
+    for b in range(blocks):
+        seg = y[edges[b] : edges[b + 1]]
+        i_lo = edges[b] + int(np.argmax(seg == lo[b]))
+        i_hi = edges[b] + int(np.argmax(seg == hi[b]))
+        idx.extend(sorted((i_lo, i_hi)))
+    return np.unique(np.asarray(idx, dtype=np.int64))
+
+
+def latent_trajectory_layer(latents, geom: RasterGeometry, name: str = "latents") -> tuple:
+    """Posterior means z_k(t) as paths in a band above the raster, on its time axis.
+
+    Latent k gets a lane of height ``lane`` above the raster; within its lane the path is
+    z_k(t) / max|z_k| (up = positive); the scale factors are in the layer's metadata.
+    """
+    z = np.asarray(latents, dtype=np.float64)
+    z = z.reshape(len(z), -1)
+    t_count, k_count = z.shape
+    lane = max(3.0, 0.25 * geom.n_units)
+    times = geom.times(t_count)
+    paths, colors, scales = [], [], []
+    for k in range(k_count):
+        zk = z[:, k]
+        s = float(np.max(np.abs(zk))) if t_count else 1.0
+        s = s if s > 0 else 1.0
+        centre = -0.5 - geom.gap - (k + 0.5) * lane
+        idx = envelope(zk)
+        paths.append(np.column_stack([centre - 0.45 * lane * zk[idx] / s, times[idx]]))
+        colors.append(LATENT_COLORS[k % len(LATENT_COLORS)])
+        scales.append(s)
+    kwargs = dict(
+        name=name,
+        shape_type="path",
+        edge_color=colors,
+        edge_width=max(0.15, 0.02 * lane),
+        features={"latent": np.arange(k_count), "max_abs": np.asarray(scales)},
+        metadata={"vaemf": {"kind": "latent trajectories", "lane": lane, "max_abs": scales}},
+    )
+    return (paths, kwargs, "shapes")
+
+
+def _panel(geom: RasterGeometry, strip: bool) -> tuple[float, float, float]:
+    """Top-left corner and side of the square latent-space panel below the raster."""
+    top = geom.n_units - 0.5 + geom.gap
+    if strip:
+        top += max(1.0, 0.05 * geom.n_units) + geom.gap
+    side = float(max(geom.n_units, 10))
+    return top, geom.left, side
+
+
+def latent_points_layers(
+    latents,
+    geom: RasterGeometry,
+    overlaps_: np.ndarray | None = None,
+    name: str = "latent space",
+    with_strip: bool = False,
+    max_points: int = MAX_POINTS,
+) -> tuple[tuple, tuple, CursorLink]:
+    """The latent space (z0 right, z1 up) as Points below the raster, coloured by time.
+
+    Returns (points layer, marker layer, link): ``link`` moves the marker to the latent
+    state of the bin under the viewer's cursor. Features: time, bin, z0.., m0.. (overlaps).
+    One latent is drawn against time-in-recording (scaled to the panel).
+    """
+    z = np.asarray(latents, dtype=np.float64).reshape(len(latents), -1)
+    t_count = len(z)
+    top, left, side = _panel(geom, with_strip)
+    a = z[:, 0]
+    b = z[:, 1] if z.shape[1] > 1 else (np.arange(t_count) / max(1, t_count - 1)) * 2 - 1
+    ra = float(np.max(np.abs(a))) or 1.0
+    rb = float(np.max(np.abs(b))) or 1.0
+    coords = np.column_stack(
+        [top + side / 2 - 0.45 * side * b / rb, left + side / 2 + 0.45 * side * a / ra]
+    )
+    stride = max(1, int(np.ceil(t_count / max_points)))
+    keep = np.arange(0, t_count, stride)
+    times = geom.times(t_count)
+    features = {"time": times[keep], "bin": keep}
+    for k in range(z.shape[1]):
+        features[f"z{k}"] = z[keep, k]
+    if overlaps_ is not None:
+        for m in range(overlaps_.shape[1]):
+            features[f"m{m}"] = overlaps_[keep, m]
+    size = max(0.2, side / 120)
+    points = (
+        coords[keep],
+        dict(
+            name=name,
+            features=features,
+            face_color="time",
+            face_colormap="viridis",
+            border_width=0,
+            size=size,
+            opacity=0.6,
+            metadata={
+                "vaemf": {"kind": "latent space", "stride": stride, "axes": ["z0", "z1"]}
+            },
+        ),
+        "points",
+    )
+    marker = (
+        coords[:1],
+        dict(
+            name=f"{name}: cursor",
+            face_color="white",
+            border_color="red",
+            border_width=0.3,
+            size=size * 6,
+            metadata={"vaemf": {"kind": "latent cursor"}},
+        ),
+        "points",
+    )
+    return points, marker, CursorLink(geom, coords)
+
+
+class CursorLink:
+    """Callable for ``viewer.cursor.events.position``: moves a marker to the cursor's bin.
+
+    Set ``marker`` (the napari Points layer) after adding it; ``bin`` is the last bin shown.
+    """
+
+    def __init__(self, geom: RasterGeometry, coords: np.ndarray):
+        self.geom = geom
+        self.coords = coords
+        self.marker = None
+        self.bin: int | None = None
+
+    def __call__(self, event=None) -> None:
+        if self.marker is None or event is None:
+            return
+        pos = event.value if hasattr(event, "value") else event
+        if pos is None or len(pos) < 2:
+            return
+        j = self.geom.bin_at(float(pos[-1]))
+        if j is None or j == self.bin or j >= len(self.coords):
+            return
+        self.bin = j
+        self.marker.data = self.coords[j : j + 1]
+
+
+def overlaps(x, patterns, encoding: str) -> np.ndarray:
+    """Overlaps m_mu(t) of each configuration with each pattern, shape (T, P).
+
+    Spins: m_mu = (1/N) sum_i xi_i^mu s_i (the Hopfield overlap, in [-1, 1] for ±1 patterns).
+    Binary: the same with the unit means removed and z-scored over time, since sparse
+    activity makes the raw overlaps almost constant.
+    """
+    xi = np.asarray(patterns, dtype=np.float32)
+    x = np.asarray(x, dtype=np.float32)
+    n = x.shape[1]
+    if encoding == "spin":
+        return (x @ xi) / n
+    m = (x - x.mean(axis=0, keepdims=True)) @ xi / n
+    sd = m.std(axis=0, keepdims=True)
+    return m / np.where(sd > 0, sd, 1.0)
+
+
+def overlap_labels_layer(
+    m: np.ndarray, geom: RasterGeometry, threshold: float | None = None, name: str = "overlaps"
+) -> tuple:
+    """A labels strip under the raster: label mu+1 where pattern mu dominates, 0 elsewhere.
+
+    ``threshold`` on |m| (default 0.5, suitable for spin overlaps; use ~2 for z-scored ones).
+    Beyond MAX_LABEL_COLUMNS bins each column shows the most frequent label of its block.
+    """
+    m = np.asarray(m, dtype=np.float32)
+    thr = 0.5 if threshold is None else threshold
+    best = np.argmax(np.abs(m), axis=1)
+    lab = np.where(np.abs(m[np.arange(len(m)), best]) > thr, best + 1, 0).astype(np.int32)
+    factor = max(1, int(np.ceil(len(lab) / MAX_LABEL_COLUMNS)))
+    if factor > 1:
+        cols = int(np.ceil(len(lab) / factor))
+        padded = np.zeros(cols * factor, dtype=np.int64)
+        padded[: len(lab)] = lab
+        n_lab = m.shape[1] + 1
+        counts = np.bincount(
+            np.repeat(np.arange(cols), factor) * n_lab + padded, minlength=cols * n_lab
+        ).reshape(cols, n_lab)
+        lab = np.argmax(counts, axis=1).astype(np.int32)
+    height = max(1.0, 0.05 * geom.n_units)
+    top = geom.n_units - 0.5 + geom.gap
+    dx = geom.bin_size * factor
+    return (
+        lab[None, :],
+        dict(
+            name=name,
+            scale=(height, dx),
+            translate=(top + height / 2, geom.left + dx / 2),
+            opacity=0.9,
+            metadata={"vaemf": {"kind": "overlaps", "threshold": thr, "block": factor}},
+        ),
+        "labels",
+    )

@@ -1,0 +1,222 @@
+"""What every vaemf dock widget shares: a settings form, Start/Stop, a job runner, clean close.
+
+Subclasses build a core job in ``_make_job`` and apply its results in ``_apply`` (main
+thread); they register viewer-event connections with ``_connect`` so that ``close`` can
+undo every one of them.
+"""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Callable
+
+from qtpy.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from ..core.errors import VaemfError
+from ..core.progress import Progress
+from ._form import SettingsForm
+from ._runner import JobRunner, Outcome
+
+if TYPE_CHECKING:
+    import napari
+
+__all__ = ["JobWidget", "LayerPicker", "put_layer"]
+
+log = logging.getLogger(__name__)
+
+
+class JobWidget(QWidget):
+    """Base dock widget: ``form`` (settings), ``start_button``/``stop_button``, ``status``."""
+
+    settings_cls: type
+    settings_key: str
+    job_name: str = "job"
+    start_text: str = "Start"
+    start_tip: str = "Start the job in a background thread (napari stays responsive)."
+    stop_tip: str = "Stop after the current step; what was computed so far is kept."
+
+    def __init__(self, napari_viewer: napari.viewer.Viewer, choices: dict | None = None):
+        super().__init__()
+        self.viewer = napari_viewer
+        self._connections: list[tuple[Any, Callable]] = []
+        self._closed = False
+        self.form = SettingsForm(self.settings_cls, self.settings_key, choices=choices)
+        self.runner = JobRunner(
+            self.job_name,
+            on_progress=self._on_progress,
+            on_result=self._on_result,
+            on_error=self._on_error,
+            on_finished=self._on_finished,
+        )
+        self.start_button = QPushButton(self.start_text)
+        self.start_button.setToolTip(self.start_tip)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip(self.stop_tip)
+        self.stop_button.setEnabled(False)
+        self.start_button.clicked.connect(self._on_start)
+        self.stop_button.clicked.connect(self._on_stop)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setToolTip("What the widget is doing, and the last result in words.")
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.stop_button)
+        self.main_layout = QVBoxLayout(self)
+        self.main_layout.addWidget(self.form.native)
+        self.main_layout.addLayout(buttons)
+        self.main_layout.addWidget(self.status)
+
+    # -- to override ----------------------------------------------------------------------
+    def _make_job(self, settings: Any):
+        """Return ``(job, then)`` or ``(job, then, each)``: a core generator, an optional
+        worker-side post-step for its result and one for each progress record."""
+        raise NotImplementedError
+
+    def _apply(self, outcome: Outcome) -> None:
+        """Show the result (main thread)."""
+
+    def _on_progress(self, rec: Progress) -> None:
+        if rec.metrics:
+            shown = ", ".join(f"{k}={_fmt(v)}" for k, v in list(rec.metrics.items())[:4])
+            self.status.setText(f"{rec.stage} {rec.step}/{rec.total or '?'}: {shown}")
+        else:
+            self.status.setText(f"{rec.stage} {rec.step}/{rec.total or '?'}")
+
+    # -- plumbing -------------------------------------------------------------------------
+    def _connect(self, emitter, callback: Callable) -> None:
+        """Connect a napari/psygnal emitter and remember it for ``close``."""
+        emitter.connect(callback)
+        self._connections.append((emitter, callback))
+
+    def _set_running(self, running: bool) -> None:
+        self.start_button.setEnabled(not running)
+        self.stop_button.setEnabled(running)
+        self.form.set_enabled(not running)
+
+    def _on_start(self) -> None:
+        settings = self.form.values()
+        self.form.save()
+        try:
+            made = self._make_job(settings)
+        except VaemfError as exc:
+            self._report_error(exc)
+            return
+        if made is None:
+            return
+        job, then, each = (tuple(made) + (None,))[:3]
+        self._set_running(True)
+        self.status.setText(f"{self.job_name}: starting")
+        self.runner.start(job, then, each)
+        self._register_task()
+
+    def _register_task(self) -> None:
+        # napari asks registered tasks to cancel when its window closes (and offers the
+        # user a confirmation while one runs); ours stops the job and waits for the thread.
+        window = getattr(self.viewer, "window", None)
+        register = getattr(window, "_register_task_status", None)
+        if register is None:
+            return
+        from napari.utils.task_status import Status
+
+        self._task_id = register("napari-vaemf", Status.BUSY, self.job_name, self.shutdown)
+
+    def _end_task(self) -> None:
+        task_id, self._task_id = getattr(self, "_task_id", None), None
+        update = getattr(getattr(self.viewer, "window", None), "_update_task_status", None)
+        if task_id is not None and update is not None:
+            from napari.utils.task_status import Status
+
+            update(task_id, Status.COMPLETED, self.job_name)
+
+    def _on_stop(self) -> None:
+        self.status.setText(f"{self.job_name}: stopping after the current step")
+        self.runner.stop()
+
+    def _on_result(self, outcome: Outcome) -> None:
+        if self._closed:
+            return
+        self._apply(outcome)
+
+    def _on_error(self, exc: BaseException) -> None:
+        self.status.setText(f"{self.job_name} failed: {exc}")
+
+    def _on_finished(self) -> None:
+        self._end_task()
+        if not self._closed:
+            self._set_running(False)
+
+    def _report_error(self, exc: BaseException) -> None:
+        from napari.utils.notifications import show_error
+
+        show_error(f"{self.job_name}: {exc}")
+        self.status.setText(f"{self.job_name}: {exc}")
+
+    def shutdown(self, timeout_s: float = 60.0) -> None:
+        """Stop any running job, wait for its thread, save settings, disconnect everything."""
+        if self._closed:
+            return
+        self._closed = True
+        self.runner.stop_and_wait(timeout_s)
+        self.runner.detach()
+        self.form.save()
+        for emitter, callback in self._connections:
+            emitter.disconnect(callback)
+        self._connections.clear()
+        self._end_task()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        self.shutdown()
+        super().closeEvent(event)
+
+
+class LayerPicker(QComboBox):
+    """A combo box of the viewer's layers that pass ``accept(layer)``, kept up to date."""
+
+    def __init__(self, owner: JobWidget, accept: Callable[[Any], bool], tooltip: str):
+        super().__init__()
+        self._viewer = owner.viewer
+        self._accept = accept
+        self.setToolTip(tooltip)
+        events = owner.viewer.layers.events
+        for emitter in (events.inserted, events.removed, events.moved):
+            owner._connect(emitter, self.refresh)
+        self.refresh()
+
+    def refresh(self, event=None) -> None:
+        current = self.currentText()
+        names = [layer.name for layer in self._viewer.layers if self._accept(layer)]
+        self.blockSignals(True)
+        self.clear()
+        self.addItems(names)
+        if current in names:
+            self.setCurrentText(current)
+        elif event is not None and getattr(event, "type", "") == "inserted" and names:
+            new = getattr(event, "value", None)
+            if new is not None and new.name in names:
+                self.setCurrentText(new.name)
+        self.blockSignals(False)
+
+    def layer(self):
+        """The chosen layer, or None."""
+        name = self.currentText()
+        return self._viewer.layers[name] if name in self._viewer.layers else None
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def put_layer(viewer, layer_tuple) -> Any:
+    """Add a LayerDataTuple to ``viewer``, or update the layer of the same name and type."""
+    from napari.layers import Layer
+
+    data, meta, layer_type = (tuple(layer_tuple) + ({}, "image"))[:3]
+    meta = dict(meta or {})
+    name = meta.get("name")
+    if name is not None and name in viewer.layers:
+        old = viewer.layers[name]
+        if old._type_string == layer_type:
+            viewer.layers.remove(old)
+    layer = Layer.create(data, meta, layer_type)
+    viewer.add_layer(layer)
+    return layer

@@ -1,0 +1,321 @@
+"""Fit VAE dock widget: train a product-decoder VAE on a raster layer, live, in a thread.
+
+The widget holds one :class:`napari_vaemf.core.vae.Fit` (the scriptable object) and only
+forwards user actions to it: Start runs ``fit.train()`` in a worker, Stop closes it (the fit
+keeps its best model), the live plot follows the progress records, and the finished fit's
+latents are laid over the raster (:mod:`napari_vaemf._napari.overlays`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QPushButton
+
+from ..core.errors import InputError
+from ..core.progress import Progress
+from .._napari import overlays
+from ._base import JobWidget, LayerPicker, put_layer
+from ._form import option
+from ._plots import PlotCanvas, legend
+from ._runner import Outcome
+
+if TYPE_CHECKING:
+    import napari
+
+__all__ = ["FitSettings", "FitWidget", "available_devices", "layer_samples", "rate_per_latent"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FitSettings:
+    """Settings of the Fit VAE widget (a subset of VAEConfig)."""
+
+    latents: int = option(2, min=1, max=64)  # K, number of latent variables (order parameters)
+    decoder: Literal["mlp", "identity"] = "mlp"  # order-parameter map g: learned MLP, or identity (fields linear in z)
+    epochs: int = option(50, min=1, max=100_000)  # maximum passes over the training data (early stopping may end sooner)
+    batch_size: int = option(1024, min=1, max=1_000_000)  # samples per optimisation step
+    lr: float = option(3e-3, min=1e-6, max=1.0, step=1e-4)  # Adam learning rate
+    device: str = "auto"  # where to train: auto picks CUDA, then MPS, then CPU; only devices present are listed
+    holdout: float = option(0.1, min=0.0, max=0.9, step=0.05)  # held-out fraction for early stopping (whole repeats when the recording has repeats)
+    seed: int = option(0, min=0, max=2**31 - 1)  # seed for initialisation, split and batch order
+
+
+def available_devices() -> list[str]:
+    """"auto", "cpu", and "cuda"/"mps" when this machine has them."""
+    import torch
+
+    out = ["auto", "cpu"]
+    if torch.cuda.is_available():
+        out.append("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        out.append("mps")
+    return out
+
+
+def is_raster_layer(layer) -> bool:
+    """A recording / configuration layer, or any plain 2-D image layer."""
+    if "recording" in layer.metadata:
+        return True
+    return layer._type_string == "image" and layer.ndim == 2 and not getattr(layer, "rgb", False)
+
+
+def layer_samples(layer) -> tuple[np.ndarray, str, Any]:
+    """(x (T, N[, 3]) float32, encoding, Recording or None) of a raster layer."""
+    rec = layer.metadata.get("recording")
+    if rec is not None:
+        enc = "binary" if rec.encoding == "counts" else rec.encoding
+        return rec.samples(), enc, rec
+    data = layer.data
+    if getattr(layer, "multiscale", False):
+        data = data[0]
+    x = np.asarray(data, dtype=np.float32).T
+    values = np.unique(x[: min(len(x), 10_000)])
+    if np.isin(values, (0.0, 1.0)).all():
+        return x, "binary", None
+    if np.isin(values, (-1.0, 1.0)).all():
+        return x, "spin", None
+    raise InputError(layer.name, "layer is neither a {0,1} raster nor ±1 configurations")
+
+
+def heldout_index(rec, fraction: float, seed: int) -> np.ndarray | None:
+    """Whole held-out repeats (evenly spread) when the recording has repeats, else None."""
+    if rec is None or not rec.repeats or fraction <= 0:
+        return None
+    reps = int(rec.repeats)
+    n_test = min(reps - 1, max(1, int(round(fraction * reps))))
+    chosen = np.unique(np.linspace(0, reps - 1, n_test).round().astype(int))
+    per = rec.n_bins // reps
+    return (chosen[:, None] * per + np.arange(per)[None, :]).ravel()
+
+
+def rate_per_latent(fit, max_rows: int = 2000) -> np.ndarray:
+    """Mean KL(q(z_k|x) || N(0,1)) per latent on up to ``max_rows`` held-out rows (nats)."""
+    import torch
+
+    idx = fit.test_index if fit.test_index.size else fit.train_index
+    rows = np.asarray(fit.x[np.sort(idx[:max_rows])])
+    model = fit.model
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            xp = model.prepare(torch.as_tensor(rows).to(fit.device))
+            mu, logvar = model.encode(xp)
+            kl = 0.5 * (mu**2 + logvar.exp() - 1.0 - logvar)
+            return kl.mean(dim=0).cpu().numpy().astype(np.float64)
+    finally:
+        model.train(was_training)
+
+
+class FitWidget(JobWidget):
+    """Fit a product-decoder VAE to a raster or configuration layer, with a live plot."""
+
+    settings_cls = FitSettings
+    settings_key = "fit"
+    job_name = "Fit VAE"
+    start_text = "Start"
+    start_tip = "Train in a background thread; the plot updates every epoch."
+    stop_tip = "Stop within one epoch; the fit keeps its best model so far."
+
+    def __init__(self, napari_viewer: napari.viewer.Viewer):
+        super().__init__(napari_viewer, choices={"device": available_devices()})
+        self.picker = LayerPicker(
+            self, is_raster_layer, "Raster or configuration layer to fit (units × bins)."
+        )
+        self.main_layout.insertWidget(0, self.picker)
+        self.plot = PlotCanvas(
+            rows=2, tooltip="Negative ELBO (train, held-out) and the rate of each latent."
+        )
+        self.main_layout.addWidget(self.plot)
+        self.save_ckpt_button = QPushButton("Save checkpoint…")
+        self.save_ckpt_button.setToolTip("Write the fit (config, model, history) as a .pt checkpoint.")
+        self.save_nwb_button = QPushButton("Save NWB…")
+        self.save_nwb_button.setToolTip(
+            "Write latents, patterns, fields, config and metrics to a new NWB file."
+        )
+        row = QHBoxLayout()
+        row.addWidget(self.save_ckpt_button)
+        row.addWidget(self.save_nwb_button)
+        self.main_layout.addLayout(row)
+        self.save_ckpt_button.clicked.connect(self._on_save_checkpoint)
+        self.save_nwb_button.clicked.connect(self._on_save_nwb)
+        self.fit = None  # the core Fit object (kept after training, saved on request)
+        self.recording = None  # the Recording fitted (None for plain image layers)
+        self.source_layer = None
+        self.latents: np.ndarray | None = None
+        self.history: list[dict] = []  # one row per epoch, as plotted
+        self._link = None
+        self._set_saving(False)
+
+    # -- start / progress -------------------------------------------------------------------
+    def _make_job(self, s: FitSettings):
+        from ..core.vae import Fit, VAEConfig
+
+        layer = self.picker.layer()
+        if layer is None:
+            raise InputError(None, "choose a raster or configuration layer to fit")
+        x, encoding, rec = layer_samples(layer)
+        known = {f.name for f in dataclasses.fields(VAEConfig)}
+        config = VAEConfig(**{k: v for k, v in dataclasses.asdict(s).items() if k in known})
+        fit = Fit(x, encoding, config, test_index=heldout_index(rec, s.holdout, s.seed))
+        self.fit, self.recording, self.source_layer = fit, rec, layer
+        self.latents = None
+        self.history = []
+        self._set_saving(False)
+        self._reset_plot()
+
+        last_epoch = [0]
+
+        def each(p: Progress) -> Progress:
+            # worker thread, job suspended: check the loss, add per-latent rates per epoch
+            loss = p.metrics.get("neg_elbo", 0.0)
+            if not math.isfinite(loss):
+                raise FloatingPointError(f"the training loss became {loss}; lower the learning rate")
+            if p.metrics.get("epoch", 0) > last_epoch[0]:
+                last_epoch[0] = p.metrics["epoch"]
+                rates = rate_per_latent(fit)
+                extra = {f"rate_z{k}": float(r) for k, r in enumerate(rates)}
+                p = dataclasses.replace(p, metrics={**p.metrics, **extra})
+            return p
+
+        return fit.train(), (lambda _metrics: fit.latents()), each
+
+    def _on_progress(self, rec: Progress) -> None:
+        super()._on_progress(rec)
+        m = rec.metrics
+        if "rate_z0" not in m or m.get("epoch", 0) <= len(self.history):
+            return
+        self.history.append(dict(m))
+        self._update_plot()
+
+    def _reset_plot(self) -> None:
+        for ax in self.plot.axes:
+            ax.cla()
+        from ._plots import style
+
+        for ax in self.plot.axes:
+            style(ax)
+        a, b = self.plot.axes
+        a.set_ylabel("nats / sample", fontsize=8)
+        a.set_title("negative ELBO")
+        b.set_ylabel("rate (nats)", fontsize=8)
+        b.set_xlabel("epoch", fontsize=8)
+        b.set_title("rate per latent")
+        self._lines: dict[str, Any] = {}
+        self.plot.draw_idle()
+
+    def _update_plot(self) -> None:
+        ax_loss, ax_rate = self.plot.axes
+        epochs = [h["epoch"] for h in self.history]
+        series = {"train": ("neg_elbo", ax_loss), "held-out": ("test_neg_elbo", ax_loss)}
+        k = sum(1 for key in self.history[-1] if key.startswith("rate_z"))
+        for j in range(k):
+            series[f"z{j}"] = (f"rate_z{j}", ax_rate)
+        for label, (key, ax) in series.items():
+            y = [h.get(key, math.nan) for h in self.history]
+            if label not in self._lines:
+                color = None if ax is ax_loss else overlays.LATENT_COLORS[len(self._lines) % 7]
+                (self._lines[label],) = ax.plot(epochs, y, label=label, color=color, lw=1.2)
+                legend(ax)
+            else:
+                self._lines[label].set_data(epochs, y)
+        self.plot.redraw()
+
+    # -- results ----------------------------------------------------------------------------
+    def _apply(self, outcome: Outcome) -> None:
+        if self.fit is None or outcome.value is None:
+            return
+        self.latents = np.asarray(outcome.value)
+        self._set_saving(True)
+        done = "stopped" if outcome.stopped else "finished"
+        best = self.fit.metrics.get("best_test_neg_elbo", math.nan)
+        self.status.setText(
+            f"Fit {done} after {self.fit.epoch} epochs; best held-out -ELBO {best:.4g} nats/sample."
+        )
+        self.show_latents()
+
+    def show_latents(self) -> None:
+        """Latent trajectories above the raster and the latent-space cloud below it."""
+        layer = self.source_layer
+        if layer is None or self.latents is None or layer not in self.viewer.layers:
+            return
+        geom = overlays.RasterGeometry.of(layer)
+        base = layer.name
+        put_layer(self.viewer, overlays.latent_trajectory_layer(self.latents, geom, f"{base}: latents"))
+        points, marker, link = overlays.latent_points_layers(
+            self.latents, geom, name=f"{base}: latent space"
+        )
+        put_layer(self.viewer, points)
+        link.marker = put_layer(self.viewer, marker)
+        if self._link is not None:
+            self._disconnect(self.viewer.cursor.events.position, self._link)
+        self._link = link
+        self._connect(self.viewer.cursor.events.position, link)
+        self.viewer.layers.selection.active = layer
+
+    def _disconnect(self, emitter, callback) -> None:
+        emitter.disconnect(callback)
+        self._connections = [(e, c) for e, c in self._connections if c is not callback]
+
+    def _set_saving(self, enabled: bool) -> None:
+        self.save_ckpt_button.setEnabled(enabled)
+        self.save_nwb_button.setEnabled(enabled)
+
+    def _set_running(self, running: bool) -> None:
+        super()._set_running(running)
+        self.picker.setEnabled(not running)
+        if running:
+            self._set_saving(False)
+
+    # -- saving -----------------------------------------------------------------------------
+    def _on_save_checkpoint(self, checked: bool = False, path: str | None = None) -> Path | None:
+        if self.fit is None:
+            return None
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Save checkpoint", "fit.pt", "Checkpoint (*.pt)")
+            if not path:
+                return None
+        out = self.fit.save(path)
+        self.status.setText(f"Saved checkpoint {out}")
+        return out
+
+    def _on_save_nwb(self, checked: bool = False, path: str | None = None) -> Path | None:
+        if self.fit is None:
+            return None
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Save fit as NWB", "fit.nwb", "NWB (*.nwb)")
+            if not path:
+                return None
+        from ..core.errors import VaemfError
+        from ..core.recordings import save_fit_to_nwb
+
+        from ..core.vae import FitSummary
+
+        if self.recording is None:
+            self._report_error(InputError(None, "NWB export needs a recording layer (with a time base)"))
+            return None
+        fit = self.fit
+        vec = fit.encoding == "vector"
+        summary = FitSummary(
+            latents=self.latents if self.latents is not None else fit.latents(),
+            patterns=None if vec else fit.model.W.detach().cpu().numpy().copy(),
+            fields=None if vec else fit.model.b.detach().cpu().numpy().copy(),
+            encoding=fit.encoding,
+            config=fit.config.to_dict(),
+            metrics=dict(fit.metrics),
+        )
+        try:
+            out = save_fit_to_nwb(summary, self.recording, path, overwrite=True)
+        except (VaemfError, OSError) as exc:
+            self._report_error(exc)
+            return None
+        self.status.setText(f"Saved NWB {out}")
+        return out

@@ -1,0 +1,205 @@
+"""Run a core job (a generator of Progress records) in a napari thread worker.
+
+The worker thread only advances the generator (and, optionally, a pure post-processing
+function); every Qt/viewer update happens in the handlers, which napari calls on the main
+thread. Stopping is cooperative: :meth:`JobRunner.stop` sets a flag that the worker checks
+after every ``yield``; it then *closes* the job (``GeneratorExit`` at its ``yield``, which is
+where core jobs keep consistent state, e.g. the best model of a fit) and returns
+``Outcome(stopped=True)``. A napari-initiated ``worker.quit()`` (closing the window) is
+closes the generator in the worker thread the same way (see ``_JobWorker``).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from napari.qt.threading import GeneratorWorker, create_worker
+from napari.utils.notifications import show_error
+
+from ..core.progress import Job, Progress
+
+__all__ = ["Outcome", "JobRunner"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    """What a job left behind: its return value (None when stopped) and whether it was stopped."""
+
+    value: Any = None  # the job's return value, passed through ``then`` when given
+    stopped: bool = False  # True when the user (or closing napari) stopped it early
+
+
+def _guarded(
+    job: Job,
+    stop: threading.Event,
+    done: threading.Event,
+    then: Callable[[Any], Any] | None,
+    each: Callable[[Progress], Progress] | None,
+):
+    """The generator the worker runs: forwards progress, honours ``stop``, never touches Qt."""
+    try:
+        stopped = False
+        value = None
+        while True:
+            if stop.is_set():
+                job.close()
+                stopped = True
+                break
+            try:
+                rec = next(job)
+            except StopIteration as fin:
+                value = fin.value
+                break
+            yield rec if each is None else each(rec)
+        if then is not None:
+            value = then(value if not stopped else None)
+        return Outcome(value=value, stopped=stopped)
+    finally:
+        job.close()
+        done.set()
+
+
+class _JobWorker(GeneratorWorker):
+    """A GeneratorWorker that closes its generator in the worker thread when it ends.
+
+    superqt leaves an aborted generator suspended until garbage collection; closing it
+    here runs the job's clean-up (and sets the runner's ``done`` event) deterministically.
+    """
+
+    def work(self):
+        try:
+            return super().work()
+        finally:
+            self._gen.close()
+
+
+class JobRunner:
+    """Starts one job at a time in a napari ``GeneratorWorker`` and keeps its bookkeeping.
+
+    ``on_progress(Progress)``, ``on_result(Outcome)``, ``on_error(Exception)`` and
+    ``on_finished()`` run on the main thread. Errors are also shown as napari
+    notifications (the worker's exceptions never escape as tracebacks).
+    """
+
+    def __init__(
+        self,
+        desc: str,
+        on_progress: Callable[[Progress], Any] | None = None,
+        on_result: Callable[[Outcome], Any] | None = None,
+        on_error: Callable[[BaseException], Any] | None = None,
+        on_finished: Callable[[], Any] | None = None,
+    ):
+        self.desc = desc
+        self.on_progress = on_progress
+        self.on_result = on_result
+        self.on_error = on_error
+        self.on_finished = on_finished
+        self.worker: GeneratorWorker | None = None
+        self._job: Job | None = None
+        self._stop = threading.Event()
+        self._done = threading.Event()
+        self._done.set()
+        self._stage: str | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None
+
+    def start(
+        self,
+        job: Job,
+        then: Callable[[Any], Any] | None = None,
+        each: Callable[[Progress], Progress] | None = None,
+    ) -> GeneratorWorker:
+        """Run ``job`` (already created, not started) in a worker.
+
+        ``then`` post-processes its result and ``each`` enriches each progress record, both
+        in the worker thread while the job is suspended (pure computation only, no Qt).
+        """
+        if self.running:
+            job.close()
+            raise RuntimeError(f"{self.desc} is already running")
+        self._job = job
+        self._stop = threading.Event()
+        self._done = threading.Event()
+        self._stage = None
+        worker = create_worker(
+            _guarded,
+            job,
+            self._stop,
+            self._done,
+            then,
+            each,
+            _progress={"desc": self.desc},
+            _ignore_errors=True,
+            _worker_class=_JobWorker,
+        )
+        worker.yielded.connect(self._on_yielded)
+        worker.returned.connect(self._on_returned)
+        worker.errored.connect(self._on_errored)
+        worker.finished.connect(self._on_finished)
+        self.worker = worker
+        worker.start()
+        return worker
+
+    def stop(self) -> None:
+        """Ask the job to stop after its current step (non-blocking)."""
+        self._stop.set()
+
+    def stop_and_wait(self, timeout_s: float = 30.0) -> bool:
+        """Stop and block until the worker thread has left the job; True if it did."""
+        self._stop.set()
+        ok = self._done.wait(timeout_s)
+        if not ok:
+            log.warning("%s did not stop within %.0f s", self.desc, timeout_s)
+        return ok
+
+    # -- main-thread handlers -------------------------------------------------------------
+    def _on_yielded(self, rec: Progress) -> None:
+        pbar = getattr(self.worker, "pbar", None)
+        if pbar is not None and isinstance(rec, Progress):
+            if rec.stage != self._stage:
+                self._stage = rec.stage
+                pbar.set_description(f"{self.desc}: {rec.stage}")
+            total = rec.total or 0
+            if pbar.total != total:
+                pbar.total = total
+            if rec.step != pbar.n:
+                pbar.update(rec.step - pbar.n)
+        if self.on_progress is not None:
+            self.on_progress(rec)
+
+    def _on_returned(self, outcome: Outcome) -> None:
+        if self.on_result is not None:
+            self.on_result(outcome)
+
+    def _on_errored(self, exc: BaseException) -> None:
+        log.info("%s failed: %s", self.desc, exc, exc_info=exc)
+        show_error(f"{self.desc} failed: {exc}")
+        if self.on_error is not None:
+            self.on_error(exc)
+
+    def _on_finished(self) -> None:
+        worker, self.worker = self.worker, None
+        if worker is not None:
+            for sig, slot in (
+                (worker.yielded, self._on_yielded),
+                (worker.returned, self._on_returned),
+                (worker.errored, self._on_errored),
+                (worker.finished, self._on_finished),
+            ):
+                try:
+                    sig.disconnect(slot)
+                except (TypeError, RuntimeError):
+                    pass
+        self._job = None
+        if self.on_finished is not None:
+            self.on_finished()
+
+    def detach(self) -> None:
+        """Forget the widget callbacks (the widget is closing)."""
+        self.on_progress = self.on_result = self.on_error = self.on_finished = None

@@ -1,0 +1,59 @@
+"""Simulate -> Fit VAE: layers appear with the right shapes, Stop keeps the best model."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from napari_vaemf._widgets._fit import FitWidget
+from napari_vaemf._widgets._simulate import SimulateWidget
+
+N, T = 12, 600
+
+
+@pytest.fixture
+def cw_layer(make_napari_viewer, press_and_wait):
+    viewer = make_napari_viewer()
+    sim = SimulateWidget(viewer)
+    sim.form.set_values(model="curie-weiss", n=N, beta_j=1.3, samples=T, seed=1)
+    press_and_wait(sim)
+    layer = sim.layer
+    assert layer is not None and layer.data.shape == (N, T)
+    assert set(np.unique(layer.data)) <= {-1, 1}
+    sim.close()
+    return viewer, layer
+
+
+def test_fit_adds_latent_layers(cw_layer, press_and_wait):
+    viewer, layer = cw_layer
+    w = FitWidget(viewer)
+    assert w.picker.layer() is layer
+    w.form.set_values(latents=2, epochs=3, batch_size=128, device="cpu", holdout=0.2)
+    press_and_wait(w)
+    assert w.fit is not None and w.fit.epoch == 3
+    assert [h["epoch"] for h in w.history] == [1, 2, 3]
+    assert all(np.isfinite(h["rate_z1"]) for h in w.history)
+    assert w.latents.shape == (T, 2)
+    paths = viewer.layers[f"{layer.name}: latents"]
+    assert len(paths.data) == 2 and paths.data[0].shape == (T, 2)
+    pts = viewer.layers[f"{layer.name}: latent space"]
+    assert pts.data.shape == (T, 2)
+    assert np.allclose(pts.features["time"], np.arange(T))
+    # lines were drawn for train, held-out and each latent
+    assert len(w.plot.axes[0].lines) == 2 and len(w.plot.axes[1].lines) == 2
+    w.close()
+
+
+def test_stop_mid_fit_keeps_best_model(cw_layer, qtbot):
+    viewer, layer = cw_layer
+    w = FitWidget(viewer)
+    w.form.set_values(latents=1, epochs=10_000, batch_size=32, device="cpu", holdout=0.2)
+    w.start_button.click()
+    qtbot.waitUntil(lambda: len(w.history) >= 2, timeout=30_000)
+    assert w.stop_button.isEnabled() and not w.start_button.isEnabled()
+    w.stop_button.click()
+    qtbot.waitUntil(lambda: w.runner.worker is None, timeout=30_000)
+    assert w.start_button.isEnabled() and not w.stop_button.isEnabled()
+    assert 2 <= w.fit.epoch < 10_000
+    assert w.latents is not None and w.latents.shape == (T, 1)
+    assert np.isfinite(w.fit.best_test_neg_elbo)
+    w.close()
