@@ -7,6 +7,13 @@ from napari_vaemf.core.samplers.curie_weiss import (
     curie_weiss_pm,
     sample_curie_weiss,
 )
+from napari_vaemf.core.samplers.maier_saupe import (
+    BETA_J_TRANSITION,
+    maier_saupe_free_energy,
+    maier_saupe_mean_field_S,
+    nematic_order,
+    sample_maier_saupe,
+)
 from napari_vaemf.core.samplers.hopfield import (
     hopfield_energy,
     hopfield_exact_distribution,
@@ -27,4 +34,9 @@ __all__ = [
     "hopfield_energy",
     "hopfield_exact_distribution",
     "hopfield_mean_field",
+    "sample_maier_saupe",
+    "maier_saupe_mean_field_S",
+    "maier_saupe_free_energy",
+    "nematic_order",
+    "BETA_J_TRANSITION",
 ]
