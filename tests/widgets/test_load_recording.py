@@ -1,0 +1,81 @@
+"""Load recording: open a file in a worker, re-bin / window / select in memory, bad files."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from napari_vaemf._widgets._load_recording import LoadRecordingWidget, parse_units
+from napari_vaemf.core.errors import ParameterError
+
+DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+APLYSIA = DATA / "aplysia-pedal-ganglion-humphries-testdata" / "Jan1912da02spks.mat"
+
+
+def open_and_wait(qtbot, w, path):
+    w._on_open(path=str(path))
+    qtbot.waitUntil(lambda: w.runner.worker is None, timeout=30_000)
+
+
+def test_parse_units():
+    assert parse_units("all", 5) is None
+    assert parse_units(" 0-2, 4 ", 5).tolist() == [0, 1, 2, 4]
+    with pytest.raises(ParameterError):
+        parse_units("3-9", 5)
+    with pytest.raises(ParameterError):
+        parse_units("a", 5)
+
+
+def test_rebin_spike_recording_without_disk(make_napari_viewer, qtbot, press_and_wait, monkeypatch):
+    if not APLYSIA.exists():
+        pytest.skip(f"shared data not found: {APLYSIA}")
+    viewer = make_napari_viewer()
+    w = LoadRecordingWidget(viewer)
+    open_and_wait(qtbot, w, APLYSIA)
+    layer = viewer.layers[APLYSIA.stem]
+    rec0 = layer.metadata["recording"]
+    assert rec0.spike_trains is not None
+    n_units, n_bins = layer.data.shape
+    # no file reads from here on
+    import napari_vaemf.core.recordings._load as load_mod
+
+    monkeypatch.setattr(load_mod, "load_recording", lambda *a, **k: pytest.fail("re-read the file"))
+    w.form.set_values(bin_size=0.1, t_from=10.0, t_to=30.0, units="0-9")
+    press_and_wait(w)
+    new = viewer.layers[APLYSIA.stem]
+    rec = new.metadata["recording"]
+    assert new.data.shape == (10, 200)
+    assert new.scale[-1] == pytest.approx(0.1)
+    assert rec.t_start == pytest.approx(rec0.t_start + 10.0)
+    # counts in the window equal the spikes of those units in [t0+10, t0+30)
+    st = rec0.spike_trains
+    lo, hi = rec0.t_start + 10.0, rec0.t_start + 30.0
+    expected = sum(
+        int(np.count_nonzero((t >= lo) & (t < hi)))
+        for t in np.split(st.times, st.ends[:-1])[:10]
+    )
+    assert int(np.asarray(rec.raster).sum()) == expected
+    # going back to all units at the original bin size restores the first raster exactly
+    w.form.set_values(bin_size=float(rec0.bin_size), t_from=0.0, t_to=0.0, units="all")
+    press_and_wait(w)
+    back = viewer.layers[APLYSIA.stem]
+    assert back.data.shape == (n_units, n_bins)
+    assert np.array_equal(np.asarray(back.data), np.asarray(layer.data))
+    w.close()
+
+
+def test_bad_file_is_a_notification(make_napari_viewer, qtbot, tmp_path, monkeypatch):
+    import napari_vaemf._widgets._runner as runner_mod
+
+    shown = []
+    monkeypatch.setattr(runner_mod, "show_error", shown.append)
+    bad = tmp_path / "broken.nwb"
+    bad.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)  # truncated HDF5
+    viewer = make_napari_viewer()
+    w = LoadRecordingWidget(viewer)
+    open_and_wait(qtbot, w, bad)
+    assert len(shown) == 1 and "broken.nwb" in shown[0]
+    assert len(viewer.layers) == 0
+    assert w.start_button.isEnabled() and w.open_button.isEnabled()
+    w.close()
