@@ -127,19 +127,24 @@ def raster_from_array(
     return raster, n_rep, encoding
 
 
-def _split_half_reliability(raster: np.ndarray, n_rep: int) -> float:
-    """Mean over units of corr(PSTH of even repeats, PSTH of odd repeats)."""
+def _split_half(raster: np.ndarray, n_rep: int) -> tuple[float, float]:
+    """(reliability, signal) of the PSTHs of even and odd repeats.
+
+    reliability: mean over units of corr(even PSTH, odd PSTH); signal: mean over units of
+    cov(even PSTH, odd PSTH), an estimate of the PSTH variance free of trial noise.
+    """
     n, t = raster.shape
     x = raster.reshape(n, n_rep, t // n_rep)
     even = x[:, 0::2].mean(axis=1, dtype=np.float64)
     odd = x[:, 1::2].mean(axis=1, dtype=np.float64)
     even -= even.mean(axis=1, keepdims=True)
     odd -= odd.mean(axis=1, keepdims=True)
-    den = np.sqrt((even**2).sum(1) * (odd**2).sum(1))
+    cov = (even * odd).mean(1)
+    den = np.sqrt((even**2).mean(1) * (odd**2).mean(1))
     ok = den > 0
     if not ok.any():
-        return 0.0
-    return float(np.mean((even * odd).sum(1)[ok] / den[ok]))
+        return 0.0, 0.0
+    return float(np.mean(cov[ok] / den[ok])), float(cov.mean())
 
 
 def detect_repeats(raster: np.ndarray, min_bins: int = 20, min_repeats: int = 4) -> int | None:
@@ -147,9 +152,11 @@ def detect_repeats(raster: np.ndarray, min_bins: int = 20, min_repeats: int = 4)
 
     Tries every split of the bins into R equal, repeat-major trials (R a divisor of the
     number of bins, at least ``min_repeats`` trials of at least ``min_bins`` bins) and keeps
-    those whose split-half PSTH reliability reaches ``REPEAT_RELIABILITY``. A period that is a
-    multiple of the true one also scores high, so the largest such R (shortest trial) wins.
-    Returns None when no split qualifies.
+    those whose split-half PSTH reliability reaches ``REPEAT_RELIABILITY``. A trial length
+    that is a multiple of the true one keeps the full PSTH variance (the split-half
+    covariance), a wrong one blurs it, so among the splits with at least 90 % of the best
+    variance the one with the most (shortest) trials wins. None when no split qualifies or
+    the strong ones do not nest.
     """
     n, t = raster.shape
     if t < min_bins * min_repeats:
@@ -157,12 +164,15 @@ def detect_repeats(raster: np.ndarray, min_bins: int = 20, min_repeats: int = 4)
     cands = [r for r in range(min_repeats, t // min_bins + 1) if t % r == 0]
     if len(cands) > 64:  # highly composite lengths: keep it cheap, stay undecided
         return None
-    good = [r for r in cands if _split_half_reliability(raster, r) >= REPEAT_RELIABILITY]
+    scores = {r: _split_half(raster, r) for r in cands}
+    good = {r: sig for r, (rel, sig) in scores.items() if rel >= REPEAT_RELIABILITY}
     if not good:
         return None
-    best = max(good)
-    if any(best % r for r in good):  # qualifying periods that do not nest: ambiguous
-        log.info("repeat structure ambiguous among %s; not inferring repeats", good)
+    top = max(good.values())
+    strong = [r for r, sig in good.items() if sig >= 0.9 * top]
+    best = max(strong)
+    if any(best % r for r in strong):  # strong periods that do not nest: ambiguous
+        log.info("repeat structure ambiguous among %s; not inferring repeats", strong)
         return None
     log.info("inferred %d repeats of %d bins (split-half PSTH reliability)", best, t // best)
     return best
