@@ -57,3 +57,34 @@ def test_stop_mid_fit_keeps_best_model(cw_layer, qtbot):
     assert w.latents is not None and w.latents.shape == (T, 1)
     assert np.isfinite(w.fit.best_test_neg_elbo)
     w.close()
+
+
+def test_theory_after_fit(make_napari_viewer, press_and_wait):
+    from napari_vaemf._widgets._theory import TheoryWidget
+
+    viewer = make_napari_viewer()
+    sim = SimulateWidget(viewer)
+    sim.form.set_values(model="hopfield", n=N, beta_j=2.0, n_patterns=2, samples=T, seed=2)
+    press_and_wait(sim)
+    layer = sim.layer
+    fit_w = FitWidget(viewer)
+    fit_w.form.set_values(latents=2, epochs=3, batch_size=128, device="cpu")
+    press_and_wait(fit_w)
+    assert layer.metadata["fit"] is fit_w.fit
+    th = TheoryWidget(viewer)
+    assert th.picker.layer() is layer
+    th.form.set_values(theory="hopfield")
+    press_and_wait(th)
+    ex = th.extraction
+    assert ex is not None and ex.patterns.shape == (N, 2)
+    pat = viewer.layers[f"{layer.name}: hopfield patterns"]
+    assert pat.data.shape == (N, 2)
+    lo, hi = pat.contrast_limits
+    assert lo == -hi  # diverging colormap centred at 0
+    labels = viewer.layers[f"{layer.name}: overlaps"]
+    assert labels.data.shape == (1, T) and labels.data.max() <= 2
+    assert th.table.rowCount() >= 2
+    names = [th.table.item(i, 0).text() for i in range(th.table.rowCount())]
+    assert "consistency" in names
+    for w in (sim, fit_w, th):
+        w.close()

@@ -235,6 +235,9 @@ class FitWidget(JobWidget):
             return
         self.latents = np.asarray(outcome.value)
         self._set_saving(True)
+        if self.source_layer is not None:
+            # the Theory widget finds fits here
+            self.source_layer.metadata["fit"] = self.fit
         done = "stopped" if outcome.stopped else "finished"
         best = self.fit.metrics.get("best_test_neg_elbo", math.nan)
         self.status.setText(
