@@ -7,6 +7,7 @@ from napari_vaemf.core.samplers.curie_weiss import (
     curie_weiss_pm,
     sample_curie_weiss,
 )
+from napari_vaemf.core.samplers.ising2d import BETA_C, ising2d_energy, sample_ising2d
 from napari_vaemf.core.samplers.maier_saupe import (
     BETA_J_TRANSITION,
     maier_saupe_free_energy,
@@ -39,4 +40,7 @@ __all__ = [
     "maier_saupe_free_energy",
     "nematic_order",
     "BETA_J_TRANSITION",
+    "sample_ising2d",
+    "ising2d_energy",
+    "BETA_C",
 ]
