@@ -19,6 +19,7 @@ __all__ = ["main", "build_parser"]
 
 # Sub-command modules, in the order `vaemf --help` lists them.
 SUBCOMMANDS: tuple[str, ...] = (
+    "_info",
 )
 
 

@@ -1,0 +1,78 @@
+"""``vaemf info FILE [--bin-size S]``: what a recording holds, at the chosen bin size."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from napari_vaemf.core.recordings import DEFAULT_BIN_SIZE, Recording, load_recording
+
+__all__ = ["register", "run", "summary"]
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "info", help="units, duration, spikes, mean rate and bins of a recording",
+        description="Read a recording or configuration file (.nwb .mat .npy .npz) and print "
+        "its units, duration, spike count, mean rate and raster size at the chosen bin size.")
+    p.add_argument("file", type=Path, help="recording or configuration file")
+    p.add_argument("--bin-size", type=float, default=None,
+                   help=f"bin size in seconds (spike times: default {DEFAULT_BIN_SIZE}; rasters: "
+                   "the width of their bins, unknown unless given)")
+    p.add_argument("--t-start", type=float, default=None, help="start of the time window (s)")
+    p.add_argument("--t-stop", type=float, default=None, help="end of the time window (s)")
+    p.add_argument("--layout", default="auto",
+                   choices=("auto", "bins_by_units", "units_by_bins", "repeats_bins_units"),
+                   help="raster orientation when it cannot be inferred")
+    p.add_argument("--variable", default=None, help="array to use in a .mat/.npz file")
+    p.add_argument("--per-unit", action="store_true", help="also list spikes and rate per unit")
+    p.set_defaults(func=run)
+
+
+def summary(rec: Recording) -> list[tuple[str, str]]:
+    """(label, value) rows describing ``rec``."""
+    rows = [("file", str(rec.source)), ("encoding", rec.encoding)]
+    if rec.model:
+        rows.append(("model", rec.model))
+    rows.append(("units", str(rec.n_units)))
+    bins = f"{rec.n_units} x {rec.n_bins}"
+    if rec.bin_size:
+        bins += f" at {rec.bin_size * 1e3:g} ms"
+    rows.append(("bins", bins + (" (lazy)" if rec.is_lazy else "")))
+    if rec.repeats:
+        rows.append(("repeats", f"{rec.repeats} x {rec.n_bins // rec.repeats} bins"))
+    if rec.encoding == "vector":
+        return rows
+    spikes = rec.n_spikes()
+    label = "spikes" if rec.encoding in ("counts", "binary") else "up spins"
+    rows.append((label, f"{spikes:,}"))
+    if rec.duration:
+        rows.append(("duration", f"{rec.duration:.3f} s  [{rec.t_start:g}, {rec.t_stop:g})"))
+        if rec.encoding != "spin":
+            rows.append(("mean rate", f"{spikes / rec.n_units / rec.duration:.4g} Hz per unit"))
+    else:
+        rows.append(("duration", "unknown (no bin size; pass --bin-size)"))
+    if rec.encoding in ("counts", "binary") and not rec.is_lazy:
+        rows.append(("mean p(active) per bin", f"{float((rec.raster > 0).mean()):.4f}"))
+    return rows
+
+
+def run(args: argparse.Namespace) -> int:
+    rec = load_recording(
+        args.file, bin_size=args.bin_size, t_start=args.t_start, t_stop=args.t_stop,
+        layout=args.layout, variable=args.variable,
+    )
+    out = sys.stdout
+    width = max(len(k) for k, _ in summary(rec))
+    for key, value in summary(rec):
+        out.write(f"{key:<{width}}  {value}\n")
+    if args.per_unit and rec.encoding != "vector":
+        counts = np.asarray(rec.raster.sum(axis=1))
+        counts = counts.compute() if hasattr(counts, "compute") else counts
+        out.write("\nunit\tspikes\trate (Hz)\n")
+        for uid, c in zip(rec.units["id"], counts):
+            rate = f"{c / rec.duration:.4g}" if rec.duration else "-"
+            out.write(f"{uid}\t{int(c)}\t{rate}\n")
+    return 0
