@@ -19,7 +19,10 @@ __all__ = ["main", "build_parser"]
 
 # Sub-command modules, in the order `vaemf --help` lists them.
 SUBCOMMANDS: tuple[str, ...] = (
+    "_demo",
+    "_capacity",
     "_info",
+    "_simulate",
 )
 
 
