@@ -1,0 +1,28 @@
+"""Capacity widget: a tiny sweep runs in a worker, plots against K and states a verdict."""
+from __future__ import annotations
+
+import numpy as np
+
+from napari_vaemf._widgets._capacity import CapacityWidget
+from napari_vaemf._widgets._simulate import SimulateWidget
+
+
+def test_tiny_sweep(make_napari_viewer, press_and_wait):
+    viewer = make_napari_viewer()
+    sim = SimulateWidget(viewer)
+    sim.form.set_values(model="curie-weiss", n=8, beta_j=1.5, samples=400, seed=3)
+    press_and_wait(sim)
+    w = CapacityWidget(viewer)
+    w.form.set_values(k_max=2, seeds=1, epochs=2, batch_size=128, device="cpu", infonce=False,
+                      model_mi=False)
+    press_and_wait(w, timeout=120_000)
+    rep = w.report
+    assert rep is not None
+    assert sorted({p.latents for p in rep.points}) == [1, 2]
+    assert "Verdict" in w.status.text()
+    ax_rate, ax_ll = w.plot.axes
+    xs, ys = ax_ll.lines[0].get_data()
+    assert list(xs) == [1, 2]
+    assert np.allclose(ys, [r["test_loglik_nats"] for r in rep.per_k()])
+    w.close()
+    sim.close()

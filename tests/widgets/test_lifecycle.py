@@ -1,0 +1,100 @@
+"""Widgets persist their settings, explain every control, and close without leaking."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from napari_vaemf._widgets._capacity import CapacityWidget
+from napari_vaemf._widgets._fit import FitWidget
+from napari_vaemf._widgets._load_recording import LoadRecordingWidget
+from napari_vaemf._widgets._settings import CONFIG_ENV, config_dir, field_help
+from napari_vaemf._widgets._simulate import SimulateWidget
+from napari_vaemf._widgets._theory import TheoryWidget
+
+WIDGETS = [SimulateWidget, LoadRecordingWidget, FitWidget, CapacityWidget, TheoryWidget]
+
+
+@pytest.mark.parametrize("cls", WIDGETS)
+def test_every_control_has_a_tooltip(make_napari_viewer, cls):
+    w = cls(make_napari_viewer())
+    helps = field_help(w.settings_cls)
+    for name, control in w.form.widgets.items():
+        assert control.tooltip and control.tooltip == helps[name], name
+    for button in (w.start_button, w.stop_button):
+        assert button.toolTip()
+    w.close()
+
+
+def test_settings_persist_between_sessions(make_napari_viewer, tmp_path, monkeypatch):
+    assert config_dir() == tmp_path / "settings"  # the tests never touch the user's folder
+    viewer = make_napari_viewer()
+    w = FitWidget(viewer)
+    w.form.set_values(latents=5, epochs=7, holdout=0.25, seed=11)
+    w.close()
+    stored = json.loads((tmp_path / "settings" / "fit.json").read_text())
+    assert stored["latents"] == 5 and stored["holdout"] == 0.25
+    again = FitWidget(viewer)
+    got = again.form.values()
+    assert (got.latents, got.epochs, got.holdout, got.seed) == (5, 7, 0.25, 11)
+    again.close()
+    # a corrupt or mistyped file falls back to defaults instead of failing
+    (tmp_path / "settings" / "fit.json").write_text('{"latents": "many", "epochs": 9}')
+    third = FitWidget(viewer)
+    assert third.form.values().latents == type(third.form.values())().latents
+    assert third.form.values().epochs == 9
+    third.close()
+    monkeypatch.delenv(CONFIG_ENV)
+    assert "napari-vaemf" in str(config_dir())
+
+
+def test_close_while_fitting_stops_worker_and_disconnects(make_napari_viewer, qtbot, press_and_wait):
+    viewer = make_napari_viewer()
+    sim = SimulateWidget(viewer)
+    sim.form.set_values(model="curie-weiss", n=10, samples=2000, seed=4)
+    press_and_wait(sim)
+    layers_events = viewer.layers.events
+    before = {n: len(getattr(layers_events, n).callbacks) for n in ("inserted", "removed", "moved")}
+    w = FitWidget(viewer)
+    assert len(layers_events.inserted.callbacks) > before["inserted"]
+    w.form.set_values(latents=1, epochs=100_000, batch_size=16, device="cpu")
+    w.start_button.click()
+    qtbot.waitUntil(lambda: len(w.history) >= 1, timeout=30_000)
+    runner = w.runner
+    w.close()  # must stop the fit and wait for its thread
+    assert runner._done.is_set()
+    assert w.fit.epoch < 100_000
+    qtbot.waitUntil(lambda: runner.worker is None, timeout=10_000)
+    after = {n: len(getattr(layers_events, n).callbacks) for n in ("inserted", "removed", "moved")}
+    assert after == before
+    assert w._connections == []
+    sim.close()
+
+
+def test_napari_closing_cancels_running_fit(make_napari_viewer, qtbot, press_and_wait):
+    viewer = make_napari_viewer()
+    sim = SimulateWidget(viewer)
+    sim.form.set_values(model="curie-weiss", n=10, samples=2000, seed=5)
+    press_and_wait(sim)
+    w = FitWidget(viewer)
+    viewer.window.add_dock_widget(w, name="Fit VAE")
+    w.form.set_values(latents=1, epochs=100_000, batch_size=16, device="cpu")
+    w.start_button.click()
+    qtbot.waitUntil(lambda: len(w.history) >= 1, timeout=30_000)
+    runner = w.runner
+    viewer.window._qt_window.close()  # what the user's close button does
+    assert runner._done.is_set() and w._closed
+    assert w.fit.epoch < 100_000
+
+
+def test_settings_dataclasses_have_comments():
+    from napari_vaemf._widgets._capacity import CapacityWidgetSettings
+    from napari_vaemf._widgets._fit import FitSettings
+    from napari_vaemf._widgets._load_recording import LoadSettings
+    from napari_vaemf._widgets._simulate import SimulateSettings
+    from napari_vaemf._widgets._theory import TheorySettings
+
+    for cls in (SimulateSettings, LoadSettings, FitSettings, CapacityWidgetSettings, TheorySettings):
+        missing = [f.name for f in dataclasses.fields(cls) if not field_help(cls)[f.name]]
+        assert not missing, (cls.__name__, missing)
