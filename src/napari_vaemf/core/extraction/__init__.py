@@ -1,0 +1,93 @@
+"""Reading mean-field theories off a trained product decoder.
+
+:func:`extract` dispatches on the theory name; :func:`theory_sample` draws configurations
+from an :class:`Extraction` (in the data's encoding) by exact or MCMC sampling:
+
+- ``"curie-weiss"`` -> βJ, βh (:mod:`.curie_weiss`);
+- ``"hopfield"`` -> ±1 patterns ξ (N, P), β, per-pattern confidence (:mod:`.hopfield`);
+- ``"maier-saupe"`` -> βJ and the nematic order S (:mod:`.maier_saupe`);
+- ``"generalized-hopfield"`` -> fields h and real patterns ξ, J = ξξᵀ/N (:mod:`.generalized_hopfield`).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from napari_vaemf.core.baselines import HopfieldModel
+from napari_vaemf.core.errors import ParameterError
+from napari_vaemf.core.extraction._common import Extraction
+from napari_vaemf.core.extraction.curie_weiss import extract_curie_weiss, fit_hs_density
+from napari_vaemf.core.extraction.generalized_hopfield import extract_generalized_hopfield
+from napari_vaemf.core.extraction.hopfield import extract_hopfield, resolve_mixing
+from napari_vaemf.core.extraction.maier_saupe import (
+    extract_maier_saupe,
+    nematic_order,
+    sample_maier_saupe_hs,
+)
+
+__all__ = [
+    "THEORIES",
+    "Extraction",
+    "extract",
+    "theory_model",
+    "theory_sample",
+    "extract_curie_weiss",
+    "extract_hopfield",
+    "extract_maier_saupe",
+    "extract_generalized_hopfield",
+    "fit_hs_density",
+    "resolve_mixing",
+    "nematic_order",
+]
+
+THEORIES = ("curie-weiss", "hopfield", "maier-saupe", "generalized-hopfield")
+
+_EXTRACTORS = {
+    "curie-weiss": extract_curie_weiss,
+    "hopfield": extract_hopfield,
+    "maier-saupe": extract_maier_saupe,
+    "generalized-hopfield": extract_generalized_hopfield,
+}
+
+
+def extract(fit: Any, theory: str, seed: int = 0, **options: Any) -> Extraction:
+    """Read ``theory`` (one of :data:`THEORIES`) off a trained :class:`~napari_vaemf.core.vae.Fit`."""
+    if theory not in _EXTRACTORS:
+        raise ParameterError(f"theory must be one of {THEORIES}, got {theory!r}")
+    return _EXTRACTORS[theory](fit, seed=seed, **options)
+
+
+def theory_model(ex: Extraction) -> HopfieldModel:
+    """The samplable Hopfield model of a ``hopfield`` or ``generalized-hopfield`` extraction."""
+    if ex.theory == "hopfield":
+        n = ex.patterns.shape[0]
+        return HopfieldModel(h=np.zeros(n), xi=np.sqrt(ex.parameters["beta"]) * ex.patterns,
+                             encoding="spin")
+    if ex.theory == "generalized-hopfield":
+        return HopfieldModel(h=np.asarray(ex.fields, float), xi=np.asarray(ex.patterns, float),
+                             encoding=ex.encoding)
+    raise ParameterError(f"no Hopfield model for theory {ex.theory!r}")
+
+
+def theory_sample(ex: Extraction, n_samples: int, seed: int = 0, n_units: int | None = None) -> np.ndarray:
+    """``n_samples`` configurations of the extracted theory in the data's encoding.
+
+    Curie-Weiss and Maier-Saupe need ``n_units`` (their read-off has no per-unit arrays).
+    """
+    if ex.theory in ("hopfield", "generalized-hopfield"):
+        return theory_model(ex).sample(n_samples, seed=seed)
+    if n_units is None:
+        n_units = int(ex.diagnostics.get("n_units", 0)) or None
+    if n_units is None:
+        raise ParameterError(f"sampling {ex.theory} needs the number of units")
+    if ex.theory == "curie-weiss":
+        from napari_vaemf.core.progress import drive
+        from napari_vaemf.core.samplers import sample_curie_weiss
+
+        job = sample_curie_weiss(n_units, ex.parameters["beta_J"], ex.parameters["beta_h"],
+                                 samples=n_samples, seed=seed)
+        return drive(job, bar=False).configurations
+    if ex.theory == "maier-saupe":
+        return sample_maier_saupe_hs(n_units, ex.parameters["beta_J"], n_samples, seed=seed)
+    raise ParameterError(f"unknown theory {ex.theory!r}")
