@@ -22,6 +22,7 @@ __all__ = ["Progress", "Job", "drive"]
 log = logging.getLogger(__name__)
 
 R = TypeVar("R")
+_POSTFIX_ITEMS = 4  # metrics shown on a terminal bar (the first ones a job reports)
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,8 @@ def drive(
             assert pbar is not None
             pbar.n = rec.step
             if rec.metrics:
-                pbar.set_postfix({k: _fmt(v) for k, v in rec.metrics.items()}, refresh=False)
+                shown = dict(list(rec.metrics.items())[:_POSTFIX_ITEMS])
+                pbar.set_postfix({k: _fmt(v) for k, v in shown.items()}, refresh=False)
             pbar.refresh()
     finally:
         if pbar is not None:
