@@ -83,7 +83,7 @@ def test_generalized_hopfield_read_off_inverts_the_tilt():
 
 def test_maier_saupe_eigen_integral_and_fit():
     grid = EigenGrid(radius=10.0, points=241)
-    # large N: E tr Λ² approaches the mean-field saddle (2/3) λ*², λ* = (3βJ/2) S(λ*)
+    # large N: E tr Λ² approaches the mean-field saddle (2/3) λ*², λ* = βJ S(λ*) (βJ = 9)
     c = np.linspace(-1, 1, 20001)
 
     def s_of(lam):
@@ -92,10 +92,10 @@ def test_maier_saupe_eigen_integral_and_fit():
 
     lam = 6.0
     for _ in range(200):
-        lam = 9.0 * s_of(lam)  # βJ = 6
-    assert grid.mean_tr2(2000, 6.0) == pytest.approx(2 / 3 * lam**2, rel=0.02)
+        lam = 9.0 * s_of(lam)
+    assert grid.mean_tr2(2000, 9.0) == pytest.approx(2 / 3 * lam**2, rel=0.02)
     # exact tr Λ² samples drawn from the grid's own density are fitted back
-    n, bj = 100, 6.0
+    n, bj = 100, 9.0
     p = np.exp(grid.log_weights(n, bj))
     tr2 = grid.r2[np.random.default_rng(6).choice(p.size, size=20000, p=p)]
     got, ks = fit_beta_j(tr2, n, grid)

@@ -1,11 +1,12 @@
 """Maier-Saupe βJ read off a decoder of 3-D unit vectors, and the nematic order S.
 
-Convention: H = -(J/N) Σ_{i<j} P2(n_i·n_j), P2(x) = (3x² - 1)/2. With f = Σ_i (n_i n_iᵀ)
-in the orthonormal traceless basis of :data:`~napari_vaemf.core.vae.bingham.BASIS`,
--βH = 3βJ|f|²/(4N) + const, and Hubbard-Stratonovich gives a mixture of Bingham products,
+Convention (the project's sampler, :mod:`napari_vaemf.core.samplers.maier_saupe`):
+E = -(J/2N) Σ_ij (n_i·n_j)². With f = Σ_i (n_i n_iᵀ) in the orthonormal traceless basis of
+:data:`~napari_vaemf.core.vae.bingham.BASIS`, -βE = βJ|f|²/(2N) + const, and
+Hubbard-Stratonovich gives a mixture of Bingham products,
 
     p(n) = ∫ d⁵a ρ(a) Π_i exp(n_iᵀ Λ(a) n_i) / Z_B(Λ(a)),
-    ρ(a) ∝ exp(-N|a|²/(3βJ) + N log Z_B(Λ(a))),   Λ(a) = Σ_c a_c BASIS[c],
+    ρ(a) ∝ exp(-N|a|²/(2βJ) + N log Z_B(Λ(a))),   Λ(a) = Σ_c a_c BASIS[c],
 
 which is the product decoder with a uniform readout: the decoder's Bingham field of every
 unit must be the same traceless Λ(z) (``readout_uniformity``), and the prior's push-forward
@@ -15,7 +16,7 @@ mean. E_βJ[tr Λ²] is an exact 2-D integral over the eigenvalues (λ1, λ2, λ
 Λ with the Vandermonde Jacobian |Π_{k<l}(λ_k - λ_l)| of symmetric matrices, done on a grid
 with Bingham's exact normaliser. The fit quality is the KS distance between tr Λ² of the
 decoder and of ρ at the fitted βJ; the consistency score is (1 - KS) × readout_uniformity.
-The nematic order parameter of a configuration is S = (3/2) λ_max(Q), Q = mean_i n_i n_iᵀ - I/3.
+The nematic order parameter of a configuration is S = (3/2) λ_max(mean_i n_i n_iᵀ - I/3).
 """
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ class EigenGrid:
         self.log_zb = bingham.log_normaliser(mats).numpy()
 
     def log_weights(self, n: int, beta_j: float) -> np.ndarray:
-        lw = self.log_vdm - n * self.r2 / (3 * beta_j) + n * self.log_zb
+        lw = self.log_vdm - n * self.r2 / (2 * beta_j) + n * self.log_zb
         return lw - logsumexp(lw)
 
     def mean_tr2(self, n: int, beta_j: float) -> float:
@@ -117,23 +118,24 @@ def extract_maier_saupe(fit: Any, n_samples: int = 20000, seed: int = 0,
 def sample_maier_saupe_hs(n: int, beta_j: float, samples: int, seed: int = 0,
                           chains: int = 200, burn_in: int = 200, thin: int = 2) -> np.ndarray:
     """Exact block-Gibbs samples (samples, n, 3) of the Maier-Saupe model (this module's
-    convention): n_i | a ~ Bingham(Λ(a)), a | n ~ N(3βJ f/(2N), 3βJ/(2N) I₅)."""
+    convention), no tempering: n_i | a ~ Bingham(Λ(a)), a | n ~ N(βJ f/N, βJ/N I₅).
+    Chains start nematic along z (use the tempered project sampler near the transition)."""
     if n < 1 or samples < 1 or beta_j <= 0:
         raise ParameterError("Maier-Saupe sampling needs n >= 1, samples >= 1 and βJ > 0")
     rng = np.random.default_rng(seed)
     basis = bingham.BASIS.numpy()
     c = min(chains, samples)
     per = -(-samples // c)
-    sd = np.sqrt(3 * beta_j / (2 * n))
+    sd = np.sqrt(beta_j / n)
     # start ordered along z so nematic chains need not nucleate
-    a = np.tile(np.array([0.0, 1.0, 0.0, 0.0, 0.0]) * 3 * beta_j / 2 * 0.5, (c, 1))
+    a = np.tile(np.array([0.0, 1.0, 0.0, 0.0, 0.0]) * beta_j * 0.5, (c, 1))
     out = np.empty((per, c, n, 3), dtype=np.float32)
     kept = 0
     for step in range(burn_in + per * thin):
         lam = np.einsum("bc,cij->bij", a, basis)  # (C, 3, 3)
         vec = bingham.sample_bingham(np.broadcast_to(lam[:, None], (c, n, 3, 3)), rng)  # (C, N, 3)
         f = np.einsum("bni,cij,bnj->bc", vec, basis, vec)  # (C, 5)
-        a = 3 * beta_j * f / (2 * n) + sd * rng.standard_normal((c, 5))
+        a = beta_j * f / n + sd * rng.standard_normal((c, 5))
         if step >= burn_in and (step - burn_in) % thin == thin - 1:
             out[kept] = vec
             kept += 1
