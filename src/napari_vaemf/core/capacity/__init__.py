@@ -16,16 +16,32 @@ from napari_vaemf.core.capacity._exact import (
     curie_weiss_bipartite_mi,
     curie_weiss_half_joint,
     enumerate_bipartite_mi,
+    exact_estimates,
     hopfield_bipartite_mi,
     hopfield_half_states,
     mutual_information_from_log_joint,
 )
+from napari_vaemf.core.capacity._infonce import InfoNCEConfig, infonce_bipartite_mi
+from napari_vaemf.core.capacity._model import RateSummary, fit_rate, model_bipartite_mi
 from napari_vaemf.core.capacity._partitions import (
     Bipartition,
     contiguous_halves,
     default_partitions,
     lattice_halves,
     random_halves,
+)
+from napari_vaemf.core.capacity._report import (
+    CapacityReport,
+    SweepPoint,
+    headline_mi,
+    plot_report,
+)
+from napari_vaemf.core.capacity._sweep import (
+    CapacitySettings,
+    capacity_sweep,
+    compare_sizes,
+    data_bipartite_mi,
+    decide,
 )
 
 __all__ = [
@@ -44,4 +60,19 @@ __all__ = [
     "hopfield_half_states",
     "hopfield_bipartite_mi",
     "enumerate_bipartite_mi",
+    "exact_estimates",
+    "InfoNCEConfig",
+    "infonce_bipartite_mi",
+    "RateSummary",
+    "fit_rate",
+    "model_bipartite_mi",
+    "SweepPoint",
+    "CapacityReport",
+    "headline_mi",
+    "plot_report",
+    "CapacitySettings",
+    "capacity_sweep",
+    "compare_sizes",
+    "data_bipartite_mi",
+    "decide",
 ]

@@ -98,7 +98,7 @@ def plugin_mi(stat_a: np.ndarray, stat_b: np.ndarray, *, confidence: float = 0.9
     z = float(norm.ppf(0.5 + confidence / 2))
     return {"value": value, "lower": float(value - z * se - abs(mm - value)),
             "upper": value + z * se, "stderr": se, "naive": float(naive),
-            "miller_madow": float(mm), "bins_joint": occupied[2]}
+            "miller_madow": float(mm), "bins_joint": int(occupied[2])}
 
 
 def half_statistics(x: np.ndarray, encoding: str, partition: Bipartition,

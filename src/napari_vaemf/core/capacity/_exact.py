@@ -23,7 +23,7 @@ from napari_vaemf.core.capacity._partitions import Bipartition
 
 __all__ = ["mutual_information_from_log_joint", "curie_weiss_half_joint",
            "curie_weiss_bipartite_mi", "hopfield_half_states", "hopfield_bipartite_mi",
-           "enumerate_bipartite_mi"]
+           "enumerate_bipartite_mi", "exact_estimates"]
 
 
 def _log_binom(n: int, k: np.ndarray) -> np.ndarray:
@@ -150,3 +150,32 @@ def enumerate_bipartite_mi(log_prob: Callable[[np.ndarray], np.ndarray], n: int,
     table = np.full((2 ** partition.a.size, 2 ** partition.b.size), -np.inf)
     table[ia, ib] = lp
     return mutual_information_from_log_joint(table)
+
+
+def exact_estimates(model: str | None, params: dict, truth: dict,
+                    partitions: list[Bipartition]) -> list:
+    """Exact MI (kind "exact") for every cut where the generating model is known and small.
+
+    ``model``/``params``/``truth`` as in a SampleSet ("curie-weiss": beta_j, beta_h;
+    "hopfield": beta and truth["patterns"], only with a uniform field and a small grid).
+    Returns a list of :class:`~napari_vaemf.core.capacity.MIEstimate`.
+    """
+    from napari_vaemf.core.capacity._estimate import MIEstimate
+
+    out = []
+    for part in partitions:
+        value = None
+        if model == "curie-weiss" and "beta_j" in params:
+            value = curie_weiss_bipartite_mi(part.n, float(params["beta_j"]),
+                                             float(params.get("beta_h") or 0.0), part.a.size)
+            method = "exact-curie-weiss"
+        elif model == "hopfield" and "patterns" in truth and not params.get("h") \
+                and not params.get("bias"):
+            try:
+                value = hopfield_bipartite_mi(truth["patterns"], float(params["beta"]), part)
+            except ParameterError:
+                value = None  # grid too large: no exact value for this cut
+            method = "exact-hopfield"
+        if value is not None:
+            out.append(MIEstimate(value, value, value, method, "exact", part.name))
+    return out

@@ -1,0 +1,159 @@
+"""The capacity report: sweep points, bipartite MI, the verdict, JSON and a figure."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from napari_vaemf.core.capacity._estimate import MIEstimate
+
+__all__ = ["SweepPoint", "CapacityReport", "headline_mi", "plot_report"]
+
+
+@dataclass
+class SweepPoint:
+    """One VAE fit of the sweep (K latents, one seed), judged on held-out data."""
+
+    latents: int  # K
+    seed: int  # the fit's seed
+    rate_nats: float  # E KL(q(z|x)||p(z)) per held-out sample
+    rate_per_latent_nats: list[float]  # the same per latent
+    active_latents: int  # latents whose rate exceeds the activity threshold
+    test_loglik_nats: float  # IWAE log-likelihood per held-out sample
+    test_elbo_nats: float  # ELBO per held-out sample
+    stat_errors: dict = field(default_factory=dict)  # model vs held-out data (core.stats.compare)
+    model_mi: dict | None = None  # model-based bipartite MI (MIEstimate.as_dict()) or None
+    epochs: int = 0  # epochs trained (early stopping included)
+    train_seconds: float = 0.0  # wall-clock training time
+
+
+def headline_mi(estimates: list[MIEstimate]) -> dict:
+    """``bipartite_mi_nats``: the largest data lower bound over partitions and methods.
+
+    The bound rate >= I(X_A; X_B) must hold for every cut, so the binding number is the
+    largest one; model-based values never enter it (they describe the fit, not the data),
+    nor do exact values (shown next to it as ``exact`` when the generating model is known).
+    """
+    data = [e for e in estimates if e.kind in ("lower bound", "estimate")]
+    exact = [e for e in estimates if e.kind == "exact"]
+    if not data:
+        return {"estimate": None, "lower": None, "upper": None, "method": None, "partitions": []}
+    best = max(data, key=lambda e: e.value)
+    parts: dict[str, list] = {}
+    for e in estimates:
+        parts.setdefault(e.partition, []).append(e.as_dict())
+    return {"estimate": best.value, "lower": best.lower, "upper": best.upper,
+            "method": best.method, "kind": best.kind, "partition": best.partition,
+            "exact": max(e.value for e in exact) if exact else None,
+            "partitions": [{"name": k, "estimates": v} for k, v in parts.items()]}
+
+
+@dataclass
+class CapacityReport:
+    """Everything ``capacity_sweep`` found; :meth:`to_json` is ``capacity.json``."""
+
+    points: list[SweepPoint]  # every fit of the sweep
+    bipartite_mi: list[MIEstimate]  # data (and model-based) MI per partition and method
+    latents_needed: int | None  # smallest K within tolerance of the best held-out log-lik
+    mean_field: bool  # False when the data show no low-dimensional mean-field description
+    tolerance_nats: float  # the held-out log-lik tolerance that was applied
+    reasons: list[str] = field(default_factory=list)  # why latents_needed / mean_field
+    settings: dict = field(default_factory=dict)  # the sweep's settings (json-able)
+    paired_se: dict = field(default_factory=dict)  # K -> paired s.e. of (K - best K) held-out log-lik
+
+    def per_k(self) -> list[dict]:
+        """Seed-averaged numbers per K (mean and seed standard deviation)."""
+        out = []
+        for k in sorted({p.latents for p in self.points}):
+            pts = [p for p in self.points if p.latents == k]
+            ll = np.array([p.test_loglik_nats for p in pts])
+            rate = np.array([p.rate_nats for p in pts])
+            row = {
+                "latents": k, "seeds": len(pts),
+                "test_loglik_nats": float(ll.mean()),
+                "test_loglik_std": float(ll.std(ddof=1)) if len(pts) > 1 else 0.0,
+                "rate_nats": float(rate.mean()),
+                "rate_std": float(rate.std(ddof=1)) if len(pts) > 1 else 0.0,
+                "active_latents": float(np.mean([p.active_latents for p in pts])),
+                "test_elbo_nats": float(np.mean([p.test_elbo_nats for p in pts])),
+            }
+            for key in pts[0].stat_errors:
+                row[key] = float(np.mean([p.stat_errors[key] for p in pts]))
+            row["paired_se_nats"] = self.paired_se.get(k)
+            mis = [p.model_mi["value"] for p in pts if p.model_mi]
+            row["model_mi_nats"] = float(np.mean(mis)) if mis else None
+            out.append(row)
+        return out
+
+    def verdict(self) -> str:
+        """One paragraph: rate and bipartite MI side by side, and what they imply."""
+        mi = headline_mi(self.bipartite_mi)
+        rows = {r["latents"]: r for r in self.per_k()}
+        k = self.latents_needed
+        parts = []
+        if mi["estimate"] is not None:
+            parts.append(f"bipartite MI >= {mi['lower']:.3f} nats ({mi['method']}, "
+                         f"{mi['partition']}; estimate {mi['estimate']:.3f})")
+        if k is not None:
+            parts.append(f"K = {k} latents reach the best held-out log-likelihood within "
+                         f"{self.tolerance_nats:.3g} nats, at rate {rows[k]['rate_nats']:.3f} nats")
+        head = "; ".join(parts)
+        tail = ("a low-dimensional mean-field description fits" if self.mean_field
+                else "no low-dimensional mean-field description")
+        return f"{head}. Verdict: {tail}. " + " ".join(self.reasons)
+
+    def to_json(self) -> dict:
+        """Plain JSON types only (numpy scalars and arrays converted)."""
+        return _jsonable({
+            "bipartite_mi_nats": headline_mi(self.bipartite_mi),
+            "sweep": self.per_k(),
+            "fits": [asdict(p) for p in self.points],
+            "latents_needed": self.latents_needed,
+            "mean_field": self.mean_field,
+            "tolerance_nats": self.tolerance_nats,
+            "reasons": list(self.reasons),
+            "verdict": self.verdict(),
+            "settings": self.settings,
+        })
+
+
+def _jsonable(v):
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, (np.integer, np.floating, np.bool_)):
+        return v.item()
+    return v
+
+
+def plot_report(report: CapacityReport, path) -> None:
+    """Two panels as PNG: rate and bipartite MI against K; held-out log-lik against K."""
+    from matplotlib.figure import Figure  # no pyplot: no GUI backend, safe in threads
+
+    rows = report.per_k()
+    ks = [r["latents"] for r in rows]
+    fig = Figure(figsize=(9, 3.6), layout="constrained")
+    ax1, ax2 = fig.subplots(1, 2)
+    ax1.errorbar(ks, [r["rate_nats"] for r in rows], yerr=[r["rate_std"] for r in rows],
+                 marker="o", label="rate (held-out)")
+    mod = [(r["latents"], r["model_mi_nats"]) for r in rows if r["model_mi_nats"] is not None]
+    if mod:
+        ax1.plot(*zip(*mod), marker="s", ls="--", label="model-based MI")
+    mi = headline_mi(report.bipartite_mi)
+    if mi["estimate"] is not None:
+        ax1.axhspan(mi["lower"], mi["upper"], color="C3", alpha=0.2)
+        ax1.axhline(mi["estimate"], color="C3", label=f"data MI ({mi['method']})")
+    ax1.set(xlabel="latents K", ylabel="nats / sample", title="rate vs bipartite MI")
+    ax1.legend(fontsize=8)
+    ax2.errorbar(ks, [r["test_loglik_nats"] for r in rows],
+                 yerr=[r["test_loglik_std"] for r in rows], marker="o")
+    if report.latents_needed is not None:
+        ax2.axvline(report.latents_needed, color="k", ls=":", label="latents needed")
+        ax2.legend(fontsize=8)
+    ax2.set(xlabel="latents K", ylabel="nats / sample", title="held-out log-likelihood")
+    for ax in (ax1, ax2):
+        ax.set_xticks(ks)
+    fig.savefig(path, dpi=120)

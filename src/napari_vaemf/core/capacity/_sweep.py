@@ -1,0 +1,237 @@
+"""The capacity sweep: fit K = 1..K_max latents (several seeds), judge on held-out data.
+
+``latents_needed`` is the smallest K whose seed-averaged held-out log-likelihood is within
+``max(tolerance_nats, rel_tolerance·|best|, 2·(largest seed std), 2·paired s.e.)`` of the
+best K, where the paired s.e. is that of the per-sample difference between K and the best
+K on the same held-out samples (the statistical resolution of the test set).
+``mean_field`` is False when
+- the held-out log-likelihood still improves by more than tol at K_max (the answer is not
+  inside the sweep: ``latents_needed`` is null), or
+- the rate of the needed fit is below the data's bipartite-MI lower bound (a product
+  decoder with that rate cannot reproduce the correlations across that cut), or
+- (with several system sizes, :func:`compare_sizes`) the needed rate and the bipartite MI
+  grow with the system size.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+
+from napari_vaemf.core import stats
+from napari_vaemf.core.capacity._estimate import MIEstimate, plugin_bipartite_mi
+from napari_vaemf.core.capacity._infonce import InfoNCEConfig, infonce_bipartite_mi
+from napari_vaemf.core.capacity._model import fit_rate, model_bipartite_mi
+from napari_vaemf.core.capacity._partitions import Bipartition, default_partitions
+from napari_vaemf.core.capacity._report import CapacityReport, SweepPoint, headline_mi
+from napari_vaemf.core.errors import ParameterError
+from napari_vaemf.core.progress import Job, Progress
+
+__all__ = ["CapacitySettings", "capacity_sweep", "data_bipartite_mi", "decide", "compare_sizes"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CapacitySettings:
+    """How the sweep judges fits and estimates the data's bipartite MI."""
+
+    tolerance_nats: float = 0.05  # absolute held-out log-lik tolerance (nats/sample)
+    rel_tolerance: float = 2e-3  # tolerance relative to |best held-out log-lik|
+    test_fraction: float = 0.2  # random rows held out for judging when no test_index
+    rate_threshold_nats: float = 0.02  # a latent is active above this rate
+    layout: str | tuple | None = None  # None, "ordered" or (L, L): which cuts to evaluate
+    random_partitions: int = 2  # number of random half/half cuts
+    infonce: bool = True  # also train an InfoNCE critic per cut
+    infonce_steps: int = 3000  # maximum InfoNCE steps
+    model_mi: bool = True  # model-based MI of each fit on the first cut
+    model_mi_samples: int = 500  # model samples for the model-based MI
+    seed: int = 0  # seed of the random cuts and the test split
+
+
+def data_bipartite_mi(x: np.ndarray, encoding: str, partitions: list[Bipartition],
+                      infonce: bool = True, infonce_config: InfoNCEConfig | None = None,
+                      directions: np.ndarray | None = None) -> Job[list[MIEstimate]]:
+    """Plug-in (and InfoNCE) lower bounds of I(X_A; X_B) for every cut (a Job)."""
+    out: list[MIEstimate] = []
+    for i, part in enumerate(partitions):
+        out.append(plugin_bipartite_mi(x, encoding, part))
+        if directions is not None:
+            out.append(plugin_bipartite_mi(x, encoding, part, directions=directions))
+        yield Progress("bipartite MI", i + 1, len(partitions), {"plugin_nats": out[-1].value})
+        if infonce:
+            try:
+                out.append((yield from infonce_bipartite_mi(x, encoding, part, infonce_config)))
+            except ParameterError as err:  # too few samples for a batch: say so, go on
+                log.warning("no InfoNCE bound for %s: %s", part.name, err)
+    return out
+
+
+def decide(per_k: list[dict], mi_lower: float | None, tolerance_nats: float,
+           rel_tolerance: float) -> tuple[int | None, bool, float, list[str]]:
+    """``(latents_needed, mean_field, tol, reasons)`` from seed-averaged sweep rows."""
+    ks = [r["latents"] for r in per_k]
+    ll = np.array([r["test_loglik_nats"] for r in per_k])
+    spread = max(r["test_loglik_std"] for r in per_k)
+    paired = np.array([r.get("paired_se_nats") or 0.0 for r in per_k])
+    best = float(ll.max())
+    tol = max(tolerance_nats, rel_tolerance * abs(best), 2.0 * spread)
+    within = ll >= best - np.maximum(tol, 2.0 * paired)
+    needed = ks[int(np.flatnonzero(within)[0])]
+    reasons = [f"tolerance max(absolute {tolerance_nats:g}, {rel_tolerance:g} x |best| = "
+               f"{rel_tolerance * abs(best):.3g}, 2 x seed std = {2 * spread:.3g}, "
+               f"2 x paired s.e. of the difference to the best K) nats."]
+    mean_field = True
+    if needed == ks[-1] and len(ks) > 1:
+        reasons.append(f"Held-out log-likelihood still improves by "
+                       f"{ll[-1] - ll[-2]:.3g} nats from K={ks[-2]} to K={ks[-1]}: the answer "
+                       "is not inside the sweep (raise --max-latents to look further).")
+        return None, False, tol, reasons
+    rate = per_k[ks.index(needed)]["rate_nats"]
+    if mi_lower is not None and rate < mi_lower:
+        reasons.append(f"The rate {rate:.3f} nats of K={needed} is below the bipartite-MI "
+                       f"lower bound {mi_lower:.3f}: the product decoder cannot reproduce the "
+                       "correlations across that cut.")
+        mean_field = False
+    else:
+        reasons.append(f"K={needed}: rate {rate:.3f} nats"
+                       + (f" >= bipartite-MI lower bound {mi_lower:.3f}." if mi_lower is not None
+                          else "."))
+    return needed, mean_field, tol, reasons
+
+
+def capacity_sweep(x: np.ndarray, encoding: str, k_max: int = 4, seeds: int = 2, *,
+                   config=None, test_index: np.ndarray | None = None,
+                   settings: CapacitySettings | None = None,
+                   partitions: list[Bipartition] | None = None,
+                   directions: np.ndarray | None = None,
+                   reference: list[MIEstimate] | None = None) -> Job[CapacityReport]:
+    """Fit K = 1..k_max latents with ``seeds`` seeds each and build the capacity report.
+
+    ``config`` is a :class:`~napari_vaemf.core.vae.VAEConfig` template (its ``latents`` and
+    ``seed`` are replaced per fit). ``test_index`` are rows never trained on (default a
+    random ``settings.test_fraction``); each fit early-stops on its own holdout of the rest.
+    ``directions`` (N, P) add a plug-in estimate over the binned half overlaps;
+    ``reference`` (e.g. :func:`exact_estimates`) are reported next to the estimates.
+    A generator yielding :class:`Progress`; closing it stops at the next yield.
+    """
+    from napari_vaemf.core.vae import Fit, VAEConfig
+
+    st = settings or CapacitySettings()
+    if k_max < 1 or seeds < 1:
+        raise ParameterError(f"need k_max >= 1 and seeds >= 1, got {k_max}, {seeds}")
+    x = np.asarray(x)
+    t, n = x.shape[0], x.shape[1]
+    if test_index is None:
+        rng = np.random.default_rng(st.seed)
+        test_index = np.sort(rng.permutation(t)[: max(1, int(round(st.test_fraction * t)))])
+    test_index = np.asarray(test_index, dtype=np.int64)
+    train_mask = np.ones(t, bool)
+    train_mask[test_index] = False
+    x_train, x_test = x[train_mask], x[test_index]
+    parts = partitions or default_partitions(n, st.layout, st.random_partitions, st.seed)
+    mi = yield from data_bipartite_mi(x, encoding, parts, st.infonce,
+                                      InfoNCEConfig(steps=st.infonce_steps, seed=st.seed),
+                                      directions)
+    mi = list(reference or []) + mi
+    base = config or VAEConfig()
+    triplets = np.zeros((0, 3), dtype=np.int64)
+    data_stats = (stats.population_stats(x_test.astype(np.float64), triplets)
+                  if encoding != "vector" else None)
+    points: list[SweepPoint] = []
+    per_sample: dict[tuple[int, int], np.ndarray] = {}
+    for k in range(1, k_max + 1):
+        for s in range(seeds):
+            cfg = replace(base, latents=k, seed=base.seed + s)
+            fit = Fit(x_train, encoding, cfg)
+            stage = f"fit K={k} seed={s}"
+            for rec in fit.train():
+                yield Progress(stage, rec.step, rec.total, rec.metrics)
+            m = fit.evaluate(x_test)
+            per_sample[(k, s)] = _per_sample_loglik(fit, x_test)
+            rate = fit_rate(fit, metrics=m, threshold_nats=st.rate_threshold_nats)
+            errors = {}
+            if data_stats is not None:
+                sample = fit.sample(len(x_test), seed=cfg.seed + 7).astype(np.float64)
+                model_stats = stats.population_stats(sample, triplets)
+                errors = stats.compare(model_stats, data_stats)
+                iu = np.triu_indices(n, 1)
+                errors["cov_rms_error"] = float(np.sqrt(np.mean(
+                    (model_stats.cov[iu] - data_stats.cov[iu]) ** 2)))
+            model_mi = None
+            if st.model_mi:
+                est = yield from model_bipartite_mi(fit, parts[0], samples=st.model_mi_samples,
+                                                    seed=cfg.seed)
+                model_mi = est.as_dict()
+            points.append(SweepPoint(k, cfg.seed, rate.total_nats, list(rate.per_latent_nats),
+                                     rate.active, float(m["test_loglik_nats"]),
+                                     float(m["test_elbo_nats"]), errors, model_mi,
+                                     fit.epoch, fit.train_seconds))
+            log.info("K=%d seed=%d: test log-lik %.4f, rate %.4f", k, cfg.seed,
+                     m["test_loglik_nats"], rate.total_nats)
+            yield Progress("sweep", len(points), k_max * seeds,
+                           {"K": k, "test_loglik": float(m["test_loglik_nats"]),
+                            "rate": rate.total_nats})
+    report = CapacityReport(points, mi, None, True, 0.0,
+                            settings={**asdict(st), "k_max": k_max, "seeds": seeds,
+                                      "vae": base.to_dict(), "n_units": int(n),
+                                      "n_train": int(x_train.shape[0]),
+                                      "n_test": int(x_test.shape[0]),
+                                      "partitions": [p.name for p in parts]})
+    head = headline_mi(mi)
+    rows = report.per_k()
+    best_k = max(rows, key=lambda r: r["test_loglik_nats"])["latents"]
+    for r in rows:  # paired standard error of (K - best K) on the same held-out samples
+        d = np.mean([per_sample[(r["latents"], s)] - per_sample[(best_k, s)]
+                     for s in range(seeds)], axis=0)
+        r["paired_se_nats"] = float(d.std(ddof=1) / np.sqrt(d.size)) if d.size > 1 else 0.0
+        report.paired_se[r["latents"]] = r["paired_se_nats"]
+    needed, mf, tol, reasons = decide(rows, head["lower"], st.tolerance_nats,
+                                      st.rel_tolerance)
+    report.latents_needed, report.mean_field = needed, mf
+    report.tolerance_nats, report.reasons = tol, reasons
+    return report
+
+
+def _per_sample_loglik(fit, x: np.ndarray) -> np.ndarray:
+    """IWAE log-likelihood of every row of ``x`` (nats), for paired comparisons between K."""
+    import torch
+
+    model = fit.model
+    dev = next(model.parameters()).device
+    gen = torch.Generator(device=dev).manual_seed(fit.config.seed + 11)
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(x), 256):
+            xp = model.prepare(torch.as_tensor(x[i:i + 256]).to(dev))
+            out.append(model.iwae(xp, fit.config.iwae_k, gen).double().cpu().numpy())
+    return np.concatenate(out)
+
+
+def compare_sizes(reports: dict[int, CapacityReport]) -> dict:
+    """Across system sizes: does the needed rate / bipartite MI grow with size?
+
+    Growth counts only when every step up in size raises the number by more than its
+    uncertainty (MI: the interval; rate: twice the seed std). When both grow, every report
+    but the smallest is marked ``mean_field = False`` with the reason.
+    """
+    sizes = sorted(reports)
+    mi, rate = [], []
+    for size in sizes:
+        rep = reports[size]
+        head = headline_mi(rep.bipartite_mi)
+        mi.append((head["estimate"], head["lower"], head["upper"]))
+        rows = {r["latents"]: r for r in rep.per_k()}
+        k = rep.latents_needed or max(rows)
+        rate.append((rows[k]["rate_nats"], rows[k]["rate_std"]))
+    mi_grows = all(b[1] > a[2] for a, b in zip(mi, mi[1:]))
+    rate_grows = all(b[0] - 2 * b[1] > a[0] + 2 * a[1] for a, b in zip(rate, rate[1:]))
+    if mi_grows and rate_grows:
+        for size in sizes[1:]:
+            reports[size].mean_field = False
+            reports[size].reasons.append(
+                "The bipartite MI and the needed rate grow with system size "
+                f"({', '.join(str(s) for s in sizes)}): no finite set of order parameters.")
+    return {"sizes": sizes, "mi": [m[0] for m in mi], "needed_rate": [r[0] for r in rate],
+            "mi_grows": mi_grows, "rate_grows": rate_grows}

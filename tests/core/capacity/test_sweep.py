@@ -1,0 +1,82 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from napari_vaemf.core.capacity import (
+    CapacitySettings,
+    capacity_sweep,
+    curie_weiss_bipartite_mi,
+    decide,
+    plot_report,
+)
+from napari_vaemf.core.progress import Progress
+from napari_vaemf.core.vae import VAEConfig
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def _fast():
+    return CapacitySettings(infonce=False, model_mi=False, random_partitions=1)
+
+
+def test_sweep_picks_one_latent_for_curie_weiss(cw_samples, tmp_path):
+    n = 16
+    x = cw_samples(n, 1.5, 2500, seed=7)
+    cfg = VAEConfig(epochs=40, batch_size=64, device="cpu")
+    job = capacity_sweep(x, "spin", 2, 1, config=cfg, settings=_fast())
+    records = []
+    try:
+        while True:
+            records.append(next(job))
+    except StopIteration as stop:
+        report = stop.value
+    assert all(isinstance(r, Progress) for r in records)
+    assert report.latents_needed == 1 and report.mean_field
+    out = report.to_json()
+    json.dumps(out)  # json-able
+    mi = out["bipartite_mi_nats"]
+    assert mi["lower"] <= curie_weiss_bipartite_mi(n, 1.5) <= mi["upper"]
+    rows = out["sweep"]
+    assert [r["latents"] for r in rows] == [1, 2]
+    assert rows[0]["rate_nats"] >= mi["lower"]  # the K=1 fit carries the halves' MI
+    plot_report(report, tmp_path / "c.png")
+    assert (tmp_path / "c.png").stat().st_size > 1000
+
+
+def test_sweep_is_stoppable(cw_samples):
+    x = cw_samples(10, 1.0, 600, seed=1)
+    job = capacity_sweep(x, "spin", 3, 1, config=VAEConfig(epochs=50, device="cpu"),
+                         settings=_fast())
+    for _ in range(3):
+        next(job)
+    job.close()  # GeneratorExit at a yield: no error, nothing left running
+    with pytest.raises(StopIteration):
+        next(job)
+
+
+def _rows(lls, rates, std=0.0):
+    return [{"latents": k + 1, "test_loglik_nats": ll, "test_loglik_std": std,
+             "rate_nats": r, "paired_se_nats": 0.0} for k, (ll, r) in enumerate(zip(lls, rates))]
+
+
+def test_decide_rules():
+    # plateau after K=2
+    k, mf, tol, _ = decide(_rows([-50.0, -49.0, -48.99, -48.98], [1, 2, 2, 2]), 0.5, 0.05, 0)
+    assert (k, mf) == (2, True)
+    # still improving at K_max: no answer inside the sweep, not mean-field
+    k, mf, _, why = decide(_rows([-50.0, -49.0, -48.0], [1, 2, 3]), 0.5, 0.05, 0)
+    assert k is None and not mf and "still improves" in why[-1]
+    # rate below the bipartite-MI lower bound
+    k, mf, _, _ = decide(_rows([-50.0, -50.01], [0.3, 0.3]), 0.8, 0.05, 0)
+    assert k == 1 and not mf
+    # seed spread widens the tolerance
+    k, _, tol, _ = decide(_rows([-50.0, -49.8, -49.8], [1, 1, 1], std=0.2), None, 0.05, 0)
+    assert tol == pytest.approx(0.4) and k == 1
