@@ -32,6 +32,7 @@ __all__ = [
     "extract",
     "theory_model",
     "theory_sample",
+    "sample_run_dir",
     "extract_curie_weiss",
     "extract_hopfield",
     "extract_maier_saupe",
@@ -91,3 +92,16 @@ def theory_sample(ex: Extraction, n_samples: int, seed: int = 0, n_units: int | 
     if ex.theory == "maier-saupe":
         return sample_maier_saupe_hs(n_units, ex.parameters["beta_J"], n_samples, seed=seed)
     raise ParameterError(f"unknown theory {ex.theory!r}")
+
+
+def sample_run_dir(run_dir: Any, n_samples: int, seed: int = 0) -> np.ndarray:
+    """Samples of the theory extracted into ``run_dir`` (``vaemf extract`` wrote
+    ``extraction.json`` there), in the data's encoding; for ``vaemf sample --source theory``."""
+    from pathlib import Path
+
+    from napari_vaemf.core.errors import InputError
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "extraction.json").is_file():
+        raise InputError(run_dir, "no extraction.json here: run `vaemf extract RUN_DIR --theory ...` first")
+    return theory_sample(Extraction.load(run_dir), n_samples, seed=seed)

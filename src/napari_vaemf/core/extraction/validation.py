@@ -1,0 +1,151 @@
+"""Judge a fit, its extracted theory and the baselines on held-out data, like with like.
+
+Every model is sampled, the samples' population statistics (:mod:`napari_vaemf.core.stats`)
+are compared with the held-out data's, and the held-out log-likelihood and number of
+parameters are reported where defined. The split-half noise floor of the held-out data
+is the scale to read every number against.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from napari_vaemf.core import stats
+from napari_vaemf.core.baselines import IndependentModel, fit_cms, fit_rbm
+from napari_vaemf.core.errors import ParameterError
+from napari_vaemf.core.extraction import Extraction, extract, theory_model
+from napari_vaemf.core.progress import Job, Progress
+
+__all__ = ["ValidationSettings", "Validation", "validate", "plot_validation", "vae_parameters"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ValidationSettings:
+    """What to compare and how many samples to draw."""
+
+    samples: int = 100000  # configurations drawn from every model
+    baselines: tuple[str, ...] = ("independent", "cms", "rbm")  # baselines fitted on the training data
+    cms_patterns: int | None = None  # CMS patterns (default: the fit's K)
+    rbm_hidden: int | None = None  # RBM hidden units (default: 2K)
+    max_triplets: int = 2000  # triplets compared (random subset, fixed by seed)
+    seed: int = 0  # seed of triplets, samplers and baselines
+
+
+@dataclass
+class Validation:
+    """Numbers (``table``) and the statistics behind the figures (``stats``)."""
+
+    table: dict[str, dict[str, Any]] = field(default_factory=dict)  # model -> numbers
+    noise_floor: dict[str, float] = field(default_factory=dict)  # data half vs half
+    stats: dict[str, stats.PopulationStats] = field(default_factory=dict)  # "data" and each model
+
+    def to_json(self) -> dict:
+        return {"noise_floor": self.noise_floor, "models": self.table}
+
+
+def vae_parameters(fit: Any) -> dict[str, int]:
+    """Parameters of the generative part (decoder) and of the encoder of a Fit."""
+    dec = sum(p.numel() for p in fit.model.decoder.parameters())
+    enc = sum(p.numel() for p in fit.model.encoder.parameters())
+    return {"n_parameters": int(dec), "n_parameters_encoder": int(enc)}
+
+
+def validate(
+    fit: Any,
+    x_test: np.ndarray,
+    x_train: np.ndarray | None = None,
+    extraction: Extraction | None = None,
+    settings: ValidationSettings | None = None,
+    repeats: int | None = None,
+) -> Job[Validation]:
+    """Compare the VAE, the generalized-Hopfield theory read off it (or ``extraction``) and
+    the baselines (fitted on ``x_train``) with ``x_test``. ``repeats``: split the test data's
+    noise floor by odd/even repeats. A generator yielding Progress, returning a Validation."""
+    s = settings or ValidationSettings()
+    if fit.encoding not in ("binary", "spin"):
+        raise ParameterError("validate compares binary or spin data (vectors: see extraction S)")
+    x_test = np.asarray(x_test)
+    n = x_test.shape[1]
+    tri = stats.triplet_indices(n, s.max_triplets, s.seed)
+    out = Validation()
+    data = stats.population_stats(x_test, tri)
+    out.stats["data"] = data
+    out.noise_floor = stats.noise_floor(x_test, repeats, tri)
+    k = fit.config.latents
+    steps: list[tuple[str, Callable[[], Any]]] = [("vae", lambda: None), ("theory", lambda: None)]
+    builders = {
+        "independent": lambda: IndependentModel.fit(x_train),
+        "cms": lambda: fit_cms(x_train, n_patterns=s.cms_patterns or k),
+        "rbm": lambda: fit_rbm(x_train, n_hidden=s.rbm_hidden or 2 * k, seed=s.seed),
+    }
+    if x_train is not None:
+        steps += [(b, builders[b]) for b in s.baselines]
+    for i, (name, build) in enumerate(steps):
+        yield Progress("validate", i, len(steps), {})
+        t0 = time.perf_counter()
+        row: dict[str, Any] = {}
+        if name == "vae":
+            samples = fit.sample(s.samples, seed=s.seed)
+            row.update(vae_parameters(fit))
+            row["test_loglik_nats"] = float(fit.evaluate(x_test)["test_loglik_nats"])
+        elif name == "theory":
+            ex = extraction
+            if ex is None or ex.theory not in ("hopfield", "generalized-hopfield"):
+                ex = extract(fit, "generalized-hopfield", seed=s.seed)
+            model = theory_model(ex)
+            samples = model.sample(s.samples, seed=s.seed)
+            row.update(theory=ex.theory, n_parameters=model.n_parameters,
+                       test_loglik_nats=model.loglik(x_test), consistency=ex.consistency)
+        else:
+            model = build()
+            samples = model.sample(s.samples, seed=s.seed)
+            row.update(n_parameters=model.n_parameters, test_loglik_nats=model.loglik(x_test))
+        st = stats.population_stats(samples, tri)
+        out.stats[name] = st
+        row.update(stats.compare(st, data))
+        row["seconds"] = time.perf_counter() - t0
+        out.table[name] = row
+        log.info("validate %s: %s", name, {k2: round(v, 5) for k2, v in row.items()
+                                            if isinstance(v, float)})
+    yield Progress("validate", len(steps), len(steps), {})
+    return out
+
+
+def plot_validation(v: Validation, path: Any) -> None:
+    """Four panels (rates, covariances, P(K) on a log scale, triplets), model vs data, to ``path``."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    data = v.stats["data"]
+    fig = Figure(figsize=(12, 10))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(2, 2)
+    iu = np.triu_indices(data.rates.size, 1)
+    for name, st in v.stats.items():
+        if name == "data":
+            continue
+        axes[0, 0].plot(data.rates, st.rates, ".", label=name, alpha=0.7)
+        axes[0, 1].plot(data.cov[iu], st.cov[iu], ".", label=name, alpha=0.4, ms=3)
+        axes[1, 0].semilogy(np.arange(st.pk.size), np.where(st.pk > 0, st.pk, np.nan), "-", label=name)
+        axes[1, 1].plot(data.c3, st.c3, ".", label=name, alpha=0.4, ms=3)
+    axes[1, 0].semilogy(np.arange(data.pk.size), np.where(data.pk > 0, data.pk, np.nan), "k-",
+                        lw=2, label="data")
+    for ax, title in zip(axes.flat, ("firing rates", "pairwise covariances", "P(K)",
+                                     "connected triplet correlations")):
+        ax.set_title(title)
+        ax.legend(fontsize=8)
+        if title != "P(K)":
+            lim = [min(ax.get_xlim()[0], ax.get_ylim()[0]), max(ax.get_xlim()[1], ax.get_ylim()[1])]
+            ax.plot(lim, lim, "k:", lw=1)
+            ax.set_xlabel("data")
+            ax.set_ylabel("model")
+        else:
+            ax.set_xlabel("K active units")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
