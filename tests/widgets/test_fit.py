@@ -59,32 +59,33 @@ def test_stop_mid_fit_keeps_best_model(cw_layer, qtbot):
     w.close()
 
 
-def test_theory_after_fit(make_napari_viewer, press_and_wait):
+def test_sample_data_fit_theory(make_napari_viewer, press_and_wait):
+    """The plugin's own Hopfield sample data -> Fit VAE -> Theory: layers with the right shapes."""
     from napari_vaemf._widgets._theory import TheoryWidget
 
     viewer = make_napari_viewer()
-    sim = SimulateWidget(viewer)
-    sim.form.set_values(model="hopfield", n=N, beta_j=2.0, n_patterns=2, samples=T, seed=2)
-    press_and_wait(sim)
-    layer = sim.layer
+    (layer,) = viewer.open_sample("napari-vaemf", "hopfield")
+    n, t = layer.data.shape
+    truth = np.asarray(layer.metadata["vaemf"]["truth"]["patterns"])
+    p = truth.shape[1]
     fit_w = FitWidget(viewer)
-    fit_w.form.set_values(latents=2, epochs=3, batch_size=128, device="cpu")
+    fit_w.form.set_values(latents=p, epochs=3, batch_size=128, device="cpu")
     press_and_wait(fit_w)
     assert layer.metadata["fit"] is fit_w.fit
+    assert viewer.layers[f"{layer.name}: latent space"].data.shape == (t, 2)
     th = TheoryWidget(viewer)
     assert th.picker.layer() is layer
     th.form.set_values(theory="hopfield")
     press_and_wait(th)
     ex = th.extraction
-    assert ex is not None and ex.patterns.shape == (N, 2)
+    assert ex is not None and ex.patterns.shape == (n, p)
     pat = viewer.layers[f"{layer.name}: hopfield patterns"]
-    assert pat.data.shape == (N, 2)
+    assert pat.data.shape == (n, p)
     lo, hi = pat.contrast_limits
     assert lo == -hi  # diverging colormap centred at 0
     labels = viewer.layers[f"{layer.name}: overlaps"]
-    assert labels.data.shape == (1, T) and labels.data.max() <= 2
-    assert th.table.rowCount() >= 2
+    assert labels.data.shape == (1, t) and labels.data.max() <= p
     names = [th.table.item(i, 0).text() for i in range(th.table.rowCount())]
-    assert "consistency" in names
-    for w in (sim, fit_w, th):
+    assert "consistency" in names and "beta" in names
+    for w in (fit_w, th):
         w.close()
