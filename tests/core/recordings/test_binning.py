@@ -20,8 +20,9 @@ def test_edges_are_half_open_and_left_closed():
     assert bin_spikes(trains, 0.5, t_start=0.0, t_stop=1.0).tolist() == [[1, 2], [1, 0]]
 
 
-def test_matches_numpy_histogram_and_totals(poisson_trains):
-    t0, t1, b = 2.0, 27.0, 0.02
+@pytest.mark.parametrize("b", [0.02, 0.7])  # sparse rows (run lengths) and dense rows (bincount)
+def test_matches_numpy_histogram_and_totals(poisson_trains, b):
+    t0, t1 = 2.0, 27.0
     counts = bin_spikes(poisson_trains, b, t_start=t0, t_stop=t1)
     edges = t0 + b * np.arange(counts.shape[1] + 1)
     for row, t in zip(counts, poisson_trains):
@@ -55,14 +56,15 @@ def test_binary_view(poisson_trains):
     np.testing.assert_array_equal(binary, (counts > 0).astype(np.uint8))
 
 
-def test_lazy_equals_eager(poisson_trains):
-    eager = bin_spikes(poisson_trains, 0.013, t_start=0.5, t_stop=29.0)
-    lazy = bin_spikes_lazy(poisson_trains, 0.013, t_start=0.5, t_stop=29.0, chunk_bins=97)
-    assert lazy.shape == eager.shape and lazy.chunks[1][0] == 97
+@pytest.mark.parametrize("b, chunk", [(0.013, 97), (0.3, 7)])
+def test_lazy_equals_eager(poisson_trains, b, chunk):
+    eager = bin_spikes(poisson_trains, b, t_start=0.5, t_stop=29.0)
+    lazy = bin_spikes_lazy(poisson_trains, b, t_start=0.5, t_stop=29.0, chunk_bins=chunk)
+    assert lazy.shape == eager.shape and lazy.chunks[1][0] == chunk
     np.testing.assert_array_equal(lazy.compute(), eager)
     assert lazy.dtype == eager.dtype
     # a single chunk is computed without touching the others
-    np.testing.assert_array_equal(lazy[:, 300:400].compute(), eager[:, 300:400])
+    np.testing.assert_array_equal(lazy[:, 30:60].compute(), eager[:, 30:60])
 
 
 def test_lazy_dtype_bound_holds_dense_bins():

@@ -89,26 +89,24 @@ class SpikeTrains:
         return float(firsts.min()), float(lasts.max())
 
     def validate(self) -> None:
-        """Raise InputError for NaN, infinite, negative or unsorted spike times."""
+        """Raise InputError for NaN, infinite, negative or unsorted spike times (naming the unit).
+
+        Works unit by unit, so extra memory is bounded by the largest unit's spikes.
+        """
         ids = self.units["id"]
-        if self.ends.size and (np.any(np.diff(self.ends, prepend=0) < 0) or self.ends[-1] != self.times.size):
+        counts = np.diff(self.ends, prepend=0)
+        if self.ends.size and (np.any(counts < 0) or self.ends[-1] != self.times.size):
             raise InputError(self.source, "spike index is inconsistent with the spike times")
-        bad = ~np.isfinite(self.times)
-        if bad.any():
-            unit = ids[np.searchsorted(self.ends, np.flatnonzero(bad)[0], side="right")]
-            raise InputError(self.source, f"spike times contain NaN or infinite values (unit {unit})")
-        neg = self.times < 0
-        if neg.any():
-            unit = ids[np.searchsorted(self.ends, np.flatnonzero(neg)[0], side="right")]
-            raise InputError(self.source, f"spike times are negative (unit {unit})")
-        if self.times.size > 1:
-            dec = np.diff(self.times) < 0
-            # a decrease across a unit boundary is allowed: drop positions end-1 of each unit
-            boundaries = self.ends[:-1] - 1
-            dec[boundaries[(boundaries >= 0) & (boundaries < dec.size)]] = False
-            if dec.any():
-                unit = ids[np.searchsorted(self.ends, np.flatnonzero(dec)[0], side="right")]
-                raise InputError(self.source, f"spike times are not sorted within unit {unit}")
+        for u, (a, b) in enumerate(zip(self.starts, self.ends)):
+            seg = self.times[a:b]
+            if seg.size == 0:
+                continue
+            if not np.isfinite(seg).all():
+                raise InputError(self.source, f"spike times contain NaN or infinite values (unit {ids[u]})")
+            if seg.min() < 0:
+                raise InputError(self.source, f"spike times are negative (unit {ids[u]})")
+            if seg.size > 1 and not (seg[1:] >= seg[:-1]).all():
+                raise InputError(self.source, f"spike times are not sorted within unit {ids[u]}")
 
     def select(self, units: np.ndarray) -> "SpikeTrains":
         """Trains of the units at positions ``units`` (a copy of their spikes)."""
@@ -135,9 +133,12 @@ def count_dtype(max_count: int) -> np.dtype:
 
 
 def _as_trains(trains: Any) -> SpikeTrains:
+    """SpikeTrains as given (readers validate them), or built from arrays and validated."""
     if isinstance(trains, SpikeTrains):
         return trains
-    return SpikeTrains.from_list(list(trains))
+    st = SpikeTrains.from_list(list(trains))
+    st.validate()
+    return st
 
 
 def _window(st: SpikeTrains, bin_size: float, t_start, t_stop) -> tuple[float, float, int]:
@@ -169,35 +170,56 @@ def _count_rows(
     """Counts of bins [lo, hi) (global bin numbers) for every unit, (units, hi-lo).
 
     With ``dtype=None`` the output starts as uint8 and is widened only if a bin overflows.
+    Memory: the output plus three buffers the size of the largest unit's spikes in the window.
     """
     n_units, width = len(st), hi - lo
     out = np.zeros((n_units, width), dtype=dtype or np.uint8)
-    # a time window one bin wider than [lo, hi) on each side, then the exact index test
-    w0 = max(t0, t0 + (lo - 1) * bin_size)
-    w1 = min(t1, t0 + (hi + 1) * bin_size)
+    is_last = t0 + hi * bin_size >= t1  # the chunk holds the window's last bin
+    edge_chunk = lo > 0 or not is_last  # a chunk inside the window, not all of it
+    # spikes searched in [w0, w1): the window, or the chunk widened by a bin on each side
+    # (then an exact test on the bin index, so chunks agree with the eager raster bit for bit)
+    w0 = max(t0, t0 + (lo - 1) * bin_size) if edge_chunk else t0
+    w1 = min(t1, t0 + (hi + 1) * bin_size) if edge_chunk else t1
     starts, ends, times = st.starts, st.ends, st.times
+    bounds = np.empty((n_units, 2), dtype=np.int64)
     for u in range(n_units):
-        seg = times[starts[u] : ends[u]]
-        if seg.size == 0:
+        bounds[u] = np.searchsorted(times[starts[u] : ends[u]], (w0, w1), side="left")
+    longest = int((bounds[:, 1] - bounds[:, 0]).max(initial=0))
+    fbuf = np.empty(longest, dtype=np.float64)
+    ibuf = np.empty(longest, dtype=np.intp)
+    limit = np.iinfo(out.dtype).max
+    for u in range(n_units):
+        a, b = bounds[u]
+        k = int(b - a)
+        if k == 0:
             continue
-        a, b = np.searchsorted(seg, (w0, w1), side="left")
-        if a == b:
-            continue
-        seg = seg[a:b]
-        idx = np.floor((seg - t0) / bin_size).astype(np.int64)
-        keep = (idx >= lo) & (idx < hi) & (seg >= t0) & (seg < t1)
-        if not keep.all():
-            idx = idx[keep]
+        f, idx = fbuf[:k], ibuf[:k]
+        np.subtract(times[starts[u] + a : starts[u] + b], t0, out=f)  # >= 0 since t >= w0 >= t0
+        np.divide(f, bin_size, out=f)
+        np.copyto(idx, f, casting="unsafe")  # truncation == floor for values >= 0
+        if edge_chunk:
+            if is_last:
+                np.minimum(idx, hi - 1, out=idx)
+            i0, i1 = np.searchsorted(idx, (lo, hi))  # idx is sorted: the chunk is one run
+            idx = idx[i0:i1]
+            np.subtract(idx, lo, out=idx)
+        else:
+            np.minimum(idx, width - 1, out=idx)  # t < t1 is in the last bin even if rounding says not
         if idx.size == 0:
             continue
-        row = np.bincount(idx - lo, minlength=width)
-        top = int(row.max())
-        if top > np.iinfo(out.dtype).max:
+        if 8 * idx.size < width:  # sparse row: run lengths of the sorted indices, O(spikes)
+            first = np.flatnonzero(np.diff(idx, prepend=-1))
+            bins, row = idx[first], np.diff(first, append=idx.size)
+        else:  # dense row: one bincount, O(spikes + bins)
+            bins, row = slice(None), np.bincount(idx, minlength=width)
+        if idx.size > limit and int(row.max()) > limit:
             if dtype is not None:
                 raise AssertionError("lazy binning dtype bound was too small")  # pragma: no cover
+            top = int(row.max())
             log.debug("widening raster to %s for a bin with %d spikes", count_dtype(top), top)
             out = out.astype(count_dtype(top))
-        out[u] = row
+            limit = np.iinfo(out.dtype).max
+        out[u, bins] = row
     return out
 
 
