@@ -116,3 +116,9 @@ def test_bits_right_permutation_sign_and_errors():
     assert per[2] == pytest.approx(36 / 40) and frac == pytest.approx((2 + 0.9) / 3)
     frac, per = stats.bits_right(xi[:, :2], xi)  # a missing pattern counts as chance
     assert per[2] == 0.5
+
+
+def test_spins_use_the_binary_convention():
+    s = 2 * X.astype(int) - 1
+    np.testing.assert_allclose(stats.firing_rates(s), stats.firing_rates(X))
+    np.testing.assert_allclose(stats.covariances(s), stats.covariances(X))

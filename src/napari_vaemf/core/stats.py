@@ -1,8 +1,9 @@
 """Population statistics of binary (or ±1) rasters, and how far a model is from the data.
 
 All functions take configurations as a ``(T, N)`` array: ``T`` bins (or samples) of ``N``
-units. ±1 spins are mapped to ``{0, 1}`` by ``(s + 1) / 2`` wherever a count of *active*
-units is needed (P(K)); rates, covariances and cumulants are computed in the encoding given.
+units. ±1 spins are mapped to ``{0, 1}`` by ``(s + 1) / 2`` first, so every statistic is in
+the {0, 1} convention (a spin's "rate" is the fraction of time it is up; covariances of
+spins are 4× these, and every comparison below is invariant to that scale).
 
 Comparisons (:func:`compare`) and their conventions:
 
@@ -68,13 +69,13 @@ def as_binary(x: np.ndarray) -> np.ndarray:
 
 
 def firing_rates(x: np.ndarray) -> np.ndarray:
-    """Mean of each unit over bins, shape (N,)."""
-    return _as_2d(x).mean(axis=0, dtype=np.float64)
+    """Mean of each unit over bins (fraction of bins active / spin up), shape (N,)."""
+    return as_binary(_as_2d(x)).mean(axis=0)
 
 
 def covariances(x: np.ndarray) -> np.ndarray:
     """Connected pairwise covariances E[x_i x_j] - m_i m_j (ddof = 0), shape (N, N)."""
-    x = _as_2d(x).astype(np.float64)
+    x = as_binary(_as_2d(x))
     m = x.mean(axis=0)
     return x.T @ x / x.shape[0] - np.outer(m, m)
 
@@ -116,7 +117,7 @@ def triplet_indices(n: int, max_triplets: int | None = 2000, seed: int = 0) -> n
 
 def triplet_cumulants(x: np.ndarray, triplets: np.ndarray, chunk: int = 20000) -> np.ndarray:
     """Connected third cumulants E[(x_i-m_i)(x_j-m_j)(x_k-m_k)] for each row of ``triplets``."""
-    x = _as_2d(x).astype(np.float64)
+    x = as_binary(_as_2d(x))
     d = x - x.mean(axis=0)
     t = np.asarray(triplets, dtype=np.int64)
     out = np.zeros(len(t))

@@ -1,0 +1,60 @@
+"""vaemf extract / validate end to end on a tiny Hopfield fit."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from napari_vaemf.cli import main
+from napari_vaemf.core.configs import save_configurations
+from napari_vaemf.core.progress import drive
+from napari_vaemf.core.samplers import sample_hopfield
+from napari_vaemf.core.stats import bits_right
+from napari_vaemf.core.vae import Fit, VAEConfig
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("hop")
+    ss = drive(sample_hopfield(24, 2, 1.6, samples=3000, seed=1), bar=False)
+    save_configurations(root / "data.npz", ss)
+    fit = Fit(ss.configurations, "spin", VAEConfig(latents=2, epochs=15, batch_size=128,
+                                                   encoder_widths=(32,), decoder_widths=(16,)))
+    drive(fit.train(), bar=False)
+    fit.save(root / "run" / "model.pt")
+    return root, ss.truth["patterns"]
+
+
+def test_extract_writes_hopfield_theory(run_dir, capsys):
+    root, xi = run_dir
+    assert main(["extract", str(root / "run"), "--theory", "hopfield", "--prior-samples", "4000"]) == 0
+    d = json.loads((root / "run" / "extraction.json").read_text())
+    assert d["theory"] == "hopfield" and 0 < d["beta"] < 10 and 0 <= d["consistency"] <= 1
+    pat = np.load(root / "run" / "patterns.npy")
+    assert pat.shape == (24, 2) and set(np.unique(pat)) <= {-1.0, 1.0}
+    assert np.load(root / "run" / "fields.npy").shape == (24,)
+    assert bits_right(pat, xi)[0] >= 0.5  # accuracy is tested in tests/core/extraction
+    assert "hopfield: beta=" in capsys.readouterr().out
+
+
+def test_validate_writes_table_and_figure(run_dir):
+    root, _ = run_dir
+    out = root / "val"
+    rc = main(["validate", str(root / "run"), "--data", str(root / "data.npz"), "-o", str(out),
+               "--train", str(root / "data.npz"), "--samples", "2000", "--baselines", "independent,cms"])
+    assert rc == 0
+    d = json.loads((out / "validation.json").read_text())
+    assert set(d["models"]) == {"vae", "theory", "independent", "cms"}
+    assert d["models"]["vae"]["n_parameters"] > 0
+    # the independent model has no covariances: its covariance correlation is far below the VAE's
+    assert d["models"]["vae"]["cov_corr"] > 0.8 > abs(d["models"]["independent"]["cov_corr"])
+    assert d["noise_floor"]["rates_rel_rms"] < 0.5
+    assert (out / "validation.png").stat().st_size > 10_000
+
+
+def test_extract_refuses_missing_run(tmp_path, capsys):
+    assert main(["extract", str(tmp_path), "--theory", "curie-weiss"]) == 2
+    assert "model.pt" in capsys.readouterr().err
