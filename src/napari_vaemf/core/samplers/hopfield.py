@@ -39,6 +39,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MAX_EXACT_N = 20  # exhaustive enumeration limit of hopfield_exact_distribution
+CHUNK_ELEMENTS = 1 << 16  # spins per cache-sized block of the s | m update
 
 
 def hopfield_patterns(n: int, n_patterns: int, bias: float = 0.0, seed: int = 0) -> np.ndarray:
@@ -183,13 +184,16 @@ def sample_hopfield(
     sweeps = burn_in + records * thin
 
     xf = xi.astype(np.float32)  # (N, P)
+    xft = np.ascontiguousarray(xf.T)  # (P, N)
     hf = None if hh is None else hh.astype(np.float32)
-    bcol = betas.astype(np.float32)[:, None, None]  # (K, 1, 1)
-    sd = (1.0 / np.sqrt(n * betas)).astype(np.float32)[:, None, None] if beta > 0 else None
-    s = np.where(rng.random((k, chains, n), dtype=np.float32) < 0.5, -1.0, 1.0).astype(np.float32)
-    u = np.empty((k, chains, n), dtype=np.float32)
-    t = np.empty((k, chains, n), dtype=np.float32)
-    up = np.empty((k, chains, n), dtype=bool)
+    rows = k * chains  # row r = k * chains + c holds the replica in slot (k, c)
+    s = np.where(rng.random((rows, n), dtype=np.float32) < 0.5, -1.0, 1.0).astype(np.float32)
+    ov = s @ xf  # (R, P) = xi^T s, kept up to date
+    inv = np.broadcast_to(np.arange(k)[:, None], (k, chains)).copy()  # temperature -> slot
+    cols = np.arange(chains)
+    chunk = max(1, CHUNK_ELEMENTS // n)  # rows per cache-sized block (fixed: reproducible)
+    u = np.empty((chunk, n), dtype=np.float32)
+    t = np.empty((chunk, n), dtype=np.float32)
     out = np.empty((records * chains, n), dtype=np.int8)
     energy_trace = np.empty((records * thin, chains))
     m1_trace = np.empty((records * thin, chains))
@@ -204,43 +208,48 @@ def sample_hopfield(
              n, p, beta, chains, k, sweeps)
     yield Progress("sample", 0, sweeps)
     for sweep in range(sweeps):
-        ov = (s.reshape(-1, n) @ xf).reshape(k, chains, p)  # (K, C, P) = xi^T s
-        if k > 1:
-            e = -0.5 * (ov.astype(np.float64) ** 2).sum(axis=2) / n
-            if hf is not None:
-                e -= s @ hf
-            perm, acc = tempering_swaps(rng, betas, e, sweep)
+        e_slot = -0.5 * (ov.astype(np.float64) ** 2).sum(axis=1) / n  # (R,)
+        if hf is not None:
+            e_slot -= s @ hf
+        e_slot = e_slot.reshape(k, chains)
+        if k > 1:  # swap temperatures between slots (moves labels, not configurations)
+            e_temp = e_slot[inv, cols]  # (K, C): energy of the replica at temperature j
+            perm, acc = tempering_swaps(rng, betas, e_temp, sweep)
             lo = np.arange(sweep % 2, k - 1, 2)
             swaps_tried[lo] += chains
             swaps_done[lo] += acc.sum(axis=1)
-            if acc.any():
-                s = np.take_along_axis(s, perm[:, :, None], axis=0)
-                ov = np.take_along_axis(ov, perm[:, :, None], axis=0)
+            inv = inv[perm, cols]
+        target = inv[0] * chains + cols  # rows at the target temperature
         if sweep >= burn_in:
             i = sweep - burn_in
-            e0 = -0.5 * (ov[0].astype(np.float64) ** 2).sum(axis=1) / n
-            energy_trace[i] = e0 if hf is None else e0 - s[0] @ hf
-            m1_trace[i] = ov[0, :, 0] / n
-        # m | s ~ N(xi^T s / N, 1 / (N beta))
-        m = ov / n
-        if sd is not None:
-            m += sd * rng.standard_normal((k, chains, p), dtype=np.float32)
-        # s | m: P(s_i = +1) = (1 + tanh(beta phi_i)) / 2, phi = xi m + h
-        phi = (m.reshape(-1, p) @ xf.T).reshape(k, chains, n)
-        if hf is not None:
-            phi += hf
-        np.multiply(phi, bcol, out=t)
-        np.tanh(t, out=t)
-        rng.random(out=u, dtype=np.float32)
-        u *= 2.0
-        u -= 1.0
-        np.less(u, t, out=up)
-        np.copyto(s, up)
-        s *= 2.0
-        s -= 1.0
+            energy_trace[i] = e_slot[inv[0], cols]
+            m1_trace[i] = ov[target, 0] / n
+        beta_row = np.empty((k, chains))
+        beta_row[inv, cols] = betas[:, None]
+        beta_row = beta_row.reshape(rows, 1)
+        # m | s ~ N(xi^T s / N, 1 / (N beta)); we need beta * m for the field
+        bm = (ov / n).astype(np.float64)
+        if beta > 0:
+            bm += rng.standard_normal((rows, p)) / np.sqrt(n * beta_row)
+        bm = (bm * beta_row).astype(np.float32)
+        # s | m: P(s_i = +1) = (1 + tanh(beta phi_i)) / 2 with phi = xi m + h, i.e.
+        # s_i = sign(tanh(beta phi_i) + 1 - 2 u_i), blockwise so that the passes stay in cache
+        for r0 in range(0, rows, chunk):
+            r1 = min(rows, r0 + chunk)
+            tb, ub = t[: r1 - r0], u[: r1 - r0]
+            np.matmul(bm[r0:r1], xft, out=tb)  # beta * xi m
+            if hf is not None:
+                tb += beta_row[r0:r1].astype(np.float32) * hf
+            np.tanh(tb, out=tb)
+            rng.random(out=ub, dtype=np.float32)
+            ub *= 2.0
+            tb -= ub
+            tb += 1.0
+            np.copysign(1.0, tb, out=s[r0:r1])  # +1 or -1, never 0
+            np.matmul(s[r0:r1], xf, out=ov[r0:r1])
         if sweep >= burn_in and (sweep - burn_in + 1) % thin == 0:
             r = (sweep - burn_in + 1) // thin - 1
-            out[r * chains : (r + 1) * chains] = s[0]
+            out[r * chains : (r + 1) * chains] = s[inv[0] * chains + cols]
         if sweep % 4 == 3 or sweep == sweeps - 1:
             yield Progress("sample", sweep + 1, sweeps)
     # interleave so that the first T rows mix all chains: row = record * chains + chain
