@@ -194,33 +194,50 @@ def _count_rows(
         if k == 0:
             continue
         f, idx = fbuf[:k], ibuf[:k]
-        np.subtract(times[starts[u] + a : starts[u] + b], t0, out=f)  # >= 0 since t >= w0 >= t0
-        np.divide(f, bin_size, out=f)
+        seg = times[starts[u] + a : starts[u] + b]
+        if t0 == 0.0:
+            np.divide(seg, bin_size, out=f)
+        else:
+            np.subtract(seg, t0, out=f)  # >= 0 since t >= w0 >= t0
+            np.divide(f, bin_size, out=f)
         np.copyto(idx, f, casting="unsafe")  # truncation == floor for values >= 0
+        # idx is sorted (times are): range tests look at its ends only
         if edge_chunk:
-            if is_last:
+            if is_last and idx[-1] >= hi:
                 np.minimum(idx, hi - 1, out=idx)
-            i0, i1 = np.searchsorted(idx, (lo, hi))  # idx is sorted: the chunk is one run
+            i0, i1 = np.searchsorted(idx, (lo, hi))  # the chunk's spikes are one run
             idx = idx[i0:i1]
             np.subtract(idx, lo, out=idx)
-        else:
+        elif idx[-1] >= width:
             np.minimum(idx, width - 1, out=idx)  # t < t1 is in the last bin even if rounding says not
         if idx.size == 0:
             continue
-        if 8 * idx.size < width:  # sparse row: run lengths of the sorted indices, O(spikes)
-            first = np.flatnonzero(np.diff(idx, prepend=-1))
-            bins, row = idx[first], np.diff(first, append=idx.size)
+        row_out = out[u]
+        if 8 * idx.size < width:  # sparse row: mark the bins, then add the repeats, O(spikes)
+            row_out[idx] = 1
+            repeats = idx[1:][idx[1:] == idx[:-1]]
+            if repeats.size:
+                if repeats.size >= limit:  # a bin might overflow: count exactly in int64
+                    top = int(np.bincount(repeats - repeats[0]).max()) + 1
+                    if top > limit:
+                        out, limit = _widen(out, top, dtype)
+                        row_out = out[u]
+                np.add.at(row_out, repeats, 1)
         else:  # dense row: one bincount, O(spikes + bins)
-            bins, row = slice(None), np.bincount(idx, minlength=width)
-        if idx.size > limit and int(row.max()) > limit:
-            if dtype is not None:
-                raise AssertionError("lazy binning dtype bound was too small")  # pragma: no cover
-            top = int(row.max())
-            log.debug("widening raster to %s for a bin with %d spikes", count_dtype(top), top)
-            out = out.astype(count_dtype(top))
-            limit = np.iinfo(out.dtype).max
-        out[u, bins] = row
+            row = np.bincount(idx, minlength=width)
+            if idx.size > limit and int(row.max()) > limit:
+                out, limit = _widen(out, int(row.max()), dtype)
+            out[u] = row
     return out
+
+
+def _widen(out: np.ndarray, top: int, dtype) -> tuple[np.ndarray, int]:
+    """``out`` in a dtype that holds ``top`` (eager path only), and the new limit."""
+    if dtype is not None:
+        raise AssertionError("lazy binning dtype bound was too small")  # pragma: no cover
+    log.debug("widening raster to %s for a bin with %d spikes", count_dtype(top), top)
+    out = out.astype(count_dtype(top))
+    return out, int(np.iinfo(out.dtype).max)
 
 
 def bin_spikes(
