@@ -23,6 +23,8 @@ SUBCOMMANDS: tuple[str, ...] = (
     "_capacity",
     "_info",
     "_simulate",
+    "_fit",
+    "_sample",
     "_extract",
     "_validate",
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import pickle
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,7 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
         raise InputError(path, "no such checkpoint file")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, OSError, EOFError, ValueError) as err:
+    except (RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError) as err:
         raise InputError(path, f"not a readable vaemf checkpoint ({err})") from err
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         raise InputError(path, f"not a vaemf checkpoint (expected format {CHECKPOINT_FORMAT!r})")

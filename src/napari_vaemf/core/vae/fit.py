@@ -168,7 +168,8 @@ class Fit:
         """Train for up to ``epochs`` (default ``config.epochs``) more epochs, with early stopping.
 
         Yields :class:`Progress` (stage "train") with metrics epoch, step, neg_elbo, rate,
-        distortion (running means over the epoch, nats/sample), test_neg_elbo (held-out),
+        distortion (running means over the epoch, nats/sample), test_neg_elbo (held-out value of
+        the training objective: the negative ELBO, or the negative IWAE bound if train_k > 1),
         samples_per_s and elapsed. Returns :attr:`metrics`. Closing the generator stops at the
         next yield and leaves the best model so far (lowest held-out negative ELBO) in place.
         """
@@ -192,8 +193,8 @@ class Fit:
                     xb = self._rows("train", idx)
                     warm = cfg.kl_warmup_epochs
                     beta = 1.0 if warm <= 0 else min(1.0, (self.epoch + i / steps) / warm)
-                    dist, rate = model.neg_elbo_terms(xb, self._noise)
-                    loss = dist.mean() + beta * rate.mean()
+                    obj, dist, rate = model.loss_terms(xb, cfg.train_k, beta, self._noise)
+                    loss = obj.mean()
                     opt.zero_grad(set_to_none=True)
                     loss.backward()
                     opt.step()
@@ -264,9 +265,9 @@ class Fit:
         gen = torch.Generator(device=self.device).manual_seed(self.config.seed + 3)  # same noise each epoch
         self.model.eval()
         total = 0.0
-        for xb in self._chunks("test", len(self.test_index), self._row_elements()):
-            d, r = self.model.neg_elbo_terms(xb, gen)
-            total += float((d + r).sum())
+        k = self.config.train_k
+        for xb in self._chunks("test", len(self.test_index), self._row_elements() * k):
+            total += float(self.model.loss_terms(xb, k, 1.0, gen)[0].sum())
         return total / len(self.test_index)
 
     def _row_elements(self) -> int:
