@@ -105,10 +105,10 @@ def _metropolis(n, bj, chains, sweeps, seed):
 
 
 @pytest.mark.slow
-def test_small_n_matches_long_metropolis():
-    n, bj = 5, 7.0
+@pytest.mark.parametrize("n, bj", [(5, 7.0), (16, 7.5)])  # around the transition region
+def test_small_n_matches_long_metropolis(n, bj):
     s_m, e_m = _metropolis(n, bj, chains=200, sweeps=400, seed=0)
-    res = drive(sample_maier_saupe(n, bj, samples=64 * 250, chains=64, seed=1), bar=False)
+    res = drive(sample_maier_saupe(n, bj, samples=64 * 200, chains=64, seed=1), bar=False)
     x = res.configurations.astype(np.float64)
     e = -(np.einsum("tni,tmi->tnm", x, x) ** 2).sum(axis=(1, 2)) / (2 * n)
     s = res.truth["S"]
