@@ -109,18 +109,22 @@ def sample_curie_weiss(
     cdf[-1] = 1.0
     rng = np.random.default_rng(seed)
     out = np.empty((samples, n), dtype=np.int8)
-    cols = np.arange(n)
     done = 0
     yield Progress("sample", 0, samples)
     while done < samples:
         t = min(CHUNK, samples - done)
         idx = np.searchsorted(cdf, rng.random(t), side="right")
         ups = (m_values[np.minimum(idx, m_values.size - 1)] + n) // 2  # (t,)
-        order = np.argsort(rng.random((t, n), dtype=np.float32), axis=1)  # random positions
-        chunk = np.full((t, n), -1, dtype=np.int8)
-        rows = np.broadcast_to(np.arange(t)[:, None], (t, n))
-        mask = cols[None, :] < ups[:, None]
-        chunk[rows[mask], order[mask]] = 1
+        # selection sampling: site j is up with probability (ups left) / (sites left),
+        # which places the ups uniformly over all C(N, ups) arrangements
+        u = rng.random((n, t))
+        left = ups.astype(np.float64)
+        chunk = np.empty((n, t), dtype=np.int8)
+        for j in range(n):
+            take = u[j] * (n - j) < left
+            left -= take
+            chunk[j] = take
+        chunk = (2 * chunk - 1).T
         out[done : done + t] = chunk
         done += t
         yield Progress("sample", done, samples)
