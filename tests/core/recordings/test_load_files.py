@@ -153,3 +153,20 @@ def test_aplysia_spike_list():
     rec = load_recording(need(APLYSIA), bin_size=0.02)
     assert rec.n_units == 125 and rec.n_spikes() == 17_059 and rec.n_bins == 4500  # SOURCE.md
     assert rec.samples().mean() == pytest.approx(0.0301, abs=1e-4)
+
+
+@pytest.mark.parametrize("bin_size", [0.0, -0.02, 1e6])
+def test_bad_bin_size_names_the_file(tmp_path, bin_size):
+    rows = np.array([[1, 0.05], [1, 0.31], [2, 0.02], [2, 1.5]])
+    scipy.io.savemat(tmp_path / "spikes.mat", {"spks": rows})
+    with pytest.raises(ParameterError, match=r"spikes\.mat.*bin size"):
+        load_recording(tmp_path / "spikes.mat", bin_size=bin_size)
+
+
+def test_raster_rebin_larger_than_the_recording(tmp_path, raster):
+    np.save(tmp_path / "r.npy", raster)
+    rec = load_recording(tmp_path / "r.npy", bin_size=0.01, repeats=None)
+    with pytest.raises(ParameterError, match=r"r\.npy.*larger than the recording"):
+        rec.rebin(100.0)
+    with pytest.raises(ParameterError, match=r"r\.npy.*bin size"):
+        load_recording(tmp_path / "r.npy", bin_size=-1.0)

@@ -89,3 +89,28 @@ def test_inputs_never_modified(tmp_path, poisson_trains):
             continue  # the NWB 1.x stub is refused, and must still be untouched
         save_fit_to_nwb(fake_fit(rec), rec, tmp_path / f"fit{i}.nwb")
     assert {p: sha256(p) for p in inputs} == before
+
+
+def test_writes_a_real_fit(tmp_path):
+    """napari_vaemf.core.vae.Fit is summarised (latents, W, b, config, metrics) and written."""
+    import torch
+    from pynwb import NWBHDF5IO
+
+    from napari_vaemf.core.progress import drive
+    from napari_vaemf.core.recordings import Recording
+    from napari_vaemf.core.vae import Fit, VAEConfig
+
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    raster = (rng.random((6, 300)) < 0.2).astype(np.uint8)
+    rec = Recording(raster=raster, bin_size=0.02, t_start=5.0, units={"id": np.arange(6) + 1})
+    fit = Fit(rec.samples().astype(np.int8), "binary", VAEConfig(latents=2, epochs=1, batch_size=64, device="cpu"))
+    drive(fit.train(), bar=False)
+    out = save_fit_to_nwb(fit, rec, tmp_path / "real.nwb")
+    with NWBHDF5IO(str(out), "r") as io:
+        f = io.read()
+        assert f.processing["vaemf"]["latents"].data.shape == (300, 2)
+        table = f.processing["vaemf"]["decoder_units"]
+        np.testing.assert_allclose(table["pattern"].data[:], fit.model.W.detach().numpy(), rtol=1e-6)
+        assert json.loads(f.scratch["vaemf_config"].data)["latents"] == 2
+    assert critical_messages(out) == []

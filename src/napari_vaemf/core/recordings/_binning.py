@@ -27,6 +27,7 @@ __all__ = [
     "as_binary",
     "count_dtype",
     "n_bins_for",
+    "check_bin_size",
 ]
 
 log = logging.getLogger(__name__)
@@ -141,10 +142,16 @@ def _as_trains(trains: Any) -> SpikeTrains:
     return st
 
 
+def check_bin_size(bin_size: Any, source: Any = None) -> float:
+    """``bin_size`` as a float, or ParameterError (naming ``source``) unless finite and > 0."""
+    ok = isinstance(bin_size, (int, float, np.floating, np.integer)) and math.isfinite(bin_size) and bin_size > 0
+    if not ok:
+        raise ParameterError(f"{source or 'spike trains'}: bin size must be a positive number of seconds, got {bin_size!r}")
+    return float(bin_size)
+
+
 def _window(st: SpikeTrains, bin_size: float, t_start, t_stop) -> tuple[float, float, int]:
-    if not (isinstance(bin_size, (int, float, np.floating, np.integer)) and bin_size > 0 and math.isfinite(bin_size)):
-        raise ParameterError(f"{st.source or 'spike trains'}: bin size must be a positive number of seconds, got {bin_size!r}")
-    bin_size = float(bin_size)
+    bin_size = check_bin_size(bin_size, st.source)
     first, last = st.first_last()
     t0 = float(t_start) if t_start is not None else (st.t_start if st.t_start is not None else min(0.0, first))
     if t_stop is not None or st.t_stop is not None:

@@ -9,7 +9,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from ..errors import InputError, ParameterError
-from ._binning import SpikeTrains, as_binary, bin_spikes, bin_spikes_lazy
+from ._binning import SpikeTrains, as_binary, bin_spikes, bin_spikes_lazy, check_bin_size
 
 __all__ = ["Recording", "LAZY_CELLS"]
 
@@ -147,12 +147,16 @@ class Recording:
         From spike trains (no disk read) any bin size works; a raster without spike times
         can only merge an integer number of bins (and of bins per repeat).
         """
-        if not (bin_size and bin_size > 0):
-            raise ParameterError(f"{self.source or self.name}: bin size must be > 0, got {bin_size!r}")
+        bin_size = check_bin_size(bin_size, self.source or self.name)
         if self.spike_trains is not None:
             return self._from_spikes(bin_size, self.t_start, None, lazy)
         if self.bin_size is None or self.encoding not in ("binary", "counts"):
             raise ParameterError(f"{self.source or self.name}: no spike times and no bin size to re-bin from")
+        if bin_size > self.n_bins * self.bin_size:
+            raise ParameterError(
+                f"{self.source or self.name}: bin size {bin_size} s is larger than the recording "
+                f"({self.n_bins * self.bin_size:.6g} s)"
+            )
         factor = bin_size / self.bin_size
         k = int(round(factor))
         if k < 1 or abs(factor - k) > 1e-6:
@@ -174,6 +178,7 @@ class Recording:
     def _from_spikes(self, bin_size, t_start, t_stop, lazy) -> "Recording":
         st = self.spike_trains
         assert st is not None
+        bin_size = check_bin_size(bin_size, self.source or self.name)
         if t_stop is None and self.t_stop is not None and self.bin_size is not None:
             t_stop = self.t_stop
         counts = st.counts()
