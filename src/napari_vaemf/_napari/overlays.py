@@ -27,8 +27,8 @@ __all__ = [
     "envelope",
 ]
 
-MAX_PATH_VERTICES = 4000  # vertices per latent path shown (min/max envelope beyond this)
-MAX_POINTS = 50_000  # latent-space points shown (time stride beyond this)
+MAX_PATH_VERTICES = 2000  # vertices per latent path shown (min/max envelope beyond this)
+MAX_POINTS = 10_000  # latent-space points shown (time stride beyond this)
 MAX_LABEL_COLUMNS = 8192  # columns of the overlap strip (block mode beyond this)
 LATENT_COLORS = ["#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 
@@ -138,17 +138,15 @@ def envelope(y: np.ndarray, max_vertices: int = MAX_PATH_VERTICES) -> np.ndarray
     n = len(y)
     if n <= max_vertices:
         return np.arange(n)
-    blocks = max(1, max_vertices // 2)
-    edges = np.linspace(0, n, blocks + 1).astype(np.int64)
-    lo = np.minimum.reduceat(y, edges[:-1])
-    hi = np.maximum.reduceat(y, edges[:-1])
-    idx = []
-    for b in range(blocks):
-        seg = y[edges[b] : edges[b + 1]]
-        i_lo = edges[b] + int(np.argmax(seg == lo[b]))
-        i_hi = edges[b] + int(np.argmax(seg == hi[b]))
-        idx.extend(sorted((i_lo, i_hi)))
-    return np.unique(np.asarray(idx, dtype=np.int64))
+    size = int(np.ceil(n / max(1, max_vertices // 2)))
+    blocks = int(np.ceil(n / size))
+    padded = np.empty(blocks * size, dtype=y.dtype)
+    padded[:n] = y
+    padded[n:] = y[-1]
+    grid = padded.reshape(blocks, size)  # (blocks, size)
+    base = np.arange(blocks) * size
+    idx = np.concatenate([base + grid.argmin(axis=1), base + grid.argmax(axis=1)])
+    return np.unique(np.minimum(idx, n - 1))
 
 
 def latent_trajectory_layer(latents, geom: RasterGeometry, name: str = "latents") -> tuple:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Callable
 
+import numpy as np
 from qtpy.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ..core.errors import VaemfError
@@ -207,16 +208,52 @@ def _fmt(v: Any) -> str:
 
 
 def put_layer(viewer, layer_tuple) -> Any:
-    """Add a LayerDataTuple to ``viewer``, or update the layer of the same name and type."""
+    """Add a LayerDataTuple to ``viewer``; a layer of the same name and type is updated in place.
+
+    Updating keeps the layer's identity (pickers, selections and links stay valid) and
+    avoids napari's garbage collection on layer removal, a visible hitch with big data.
+    """
     from napari.layers import Layer
 
     data, meta, layer_type = (tuple(layer_tuple) + ({}, "image"))[:3]
     meta = dict(meta or {})
     name = meta.get("name")
-    if name is not None and name in viewer.layers:
-        old = viewer.layers[name]
-        if old._type_string == layer_type:
-            viewer.layers.remove(old)
+    old = viewer.layers[name] if name is not None and name in viewer.layers else None
+    if old is not None and old._type_string == layer_type and _update_in_place(old, data, meta):
+        return old
+    if old is not None:
+        viewer.layers.remove(old)
     layer = Layer.create(data, meta, layer_type)
     viewer.add_layer(layer)
     return layer
+
+
+_SETTABLE = (
+    "scale", "translate", "contrast_limits", "colormap", "opacity", "metadata", "features",
+    "size", "face_color", "border_color", "edge_color", "edge_width", "units", "axis_labels",
+)
+
+
+def _update_in_place(layer, data, meta: dict) -> bool:
+    kind = layer._type_string
+    if kind in ("image", "labels"):
+        if bool(meta.get("multiscale", False)) != bool(getattr(layer, "multiscale", False)):
+            return False
+        if bool(meta.get("rgb", False)) != bool(getattr(layer, "rgb", False)):
+            return False
+        if np.ndim(data) != layer.ndim and not meta.get("multiscale", False):
+            return False
+    elif kind == "points":
+        if np.ndim(data) != 2 or np.shape(data)[1] != layer.ndim:
+            return False
+    elif kind == "shapes":
+        if len(data) != layer.nshapes:
+            return False
+        data = (data, meta.get("shape_type", "path"))
+    else:
+        return False
+    layer.data = data
+    for key in _SETTABLE:
+        if key in meta:
+            setattr(layer, key, meta[key])
+    return True

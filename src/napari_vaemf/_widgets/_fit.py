@@ -115,6 +115,13 @@ def rate_per_latent(fit, max_rows: int = 2000) -> np.ndarray:
         model.train(was_training)
 
 
+def latent_overlays(z: np.ndarray, geom, base: str) -> dict:
+    """Layer data for latents ``z`` over a raster named ``base`` (no Qt: runs in the worker)."""
+    points, marker, link = overlays.latent_points_layers(z, geom, name=f"{base}: latent space")
+    paths = overlays.latent_trajectory_layer(z, geom, f"{base}: latents")
+    return {"paths": paths, "points": points, "marker": marker, "link": link}
+
+
 class FitWidget(JobWidget):
     """Fit a product-decoder VAE to a raster or configuration layer, with a live plot."""
 
@@ -186,7 +193,14 @@ class FitWidget(JobWidget):
                 p = dataclasses.replace(p, metrics={**p.metrics, **extra})
             return p
 
-        return fit.train(), (lambda _metrics: fit.latents()), each
+        geom, base = overlays.RasterGeometry.of(layer), layer.name
+
+        def then(_metrics) -> dict:
+            # worker thread: latents of every bin and the overlay layer data (numpy only)
+            z = fit.latents()
+            return {"latents": z, **latent_overlays(z, geom, base)}
+
+        return fit.train(), then, each
 
     def _on_progress(self, rec: Progress) -> None:
         super()._on_progress(rec)
@@ -233,7 +247,7 @@ class FitWidget(JobWidget):
     def _apply(self, outcome: Outcome) -> None:
         if self.fit is None or outcome.value is None:
             return
-        self.latents = np.asarray(outcome.value)
+        self.latents = np.asarray(outcome.value["latents"])
         self._set_saving(True)
         if self.source_layer is not None:
             # the Theory widget finds fits here
@@ -243,21 +257,24 @@ class FitWidget(JobWidget):
         self.status.setText(
             f"Fit {done} after {self.fit.epoch} epochs; best held-out -ELBO {best:.4g} nats/sample."
         )
-        self.show_latents()
+        self._show(outcome.value)
 
     def show_latents(self) -> None:
         """Latent trajectories above the raster and the latent-space cloud below it."""
         layer = self.source_layer
-        if layer is None or self.latents is None or layer not in self.viewer.layers:
+        if layer is None or self.latents is None:
             return
         geom = overlays.RasterGeometry.of(layer)
-        base = layer.name
-        put_layer(self.viewer, overlays.latent_trajectory_layer(self.latents, geom, f"{base}: latents"))
-        points, marker, link = overlays.latent_points_layers(
-            self.latents, geom, name=f"{base}: latent space"
-        )
-        put_layer(self.viewer, points)
-        link.marker = put_layer(self.viewer, marker)
+        self._show(latent_overlays(self.latents, geom, layer.name))
+
+    def _show(self, made: dict) -> None:
+        layer = self.source_layer
+        if layer is None or layer not in self.viewer.layers:
+            return
+        put_layer(self.viewer, made["paths"])
+        put_layer(self.viewer, made["points"])
+        link = made["link"]
+        link.marker = put_layer(self.viewer, made["marker"])
         if self._link is not None:
             self._disconnect(self.viewer.cursor.events.position, self._link)
         self._link = link
