@@ -28,9 +28,26 @@ def test_declines_what_it_cannot_read(tmp_path):
     (tmp_path / "fake.mat").write_bytes(b"\x00" * 200)
     np.save(tmp_path / "image.npy", np.zeros((4, 5, 6)))  # an image stack: napari's job
     np.savez(tmp_path / "many.npz", a=np.zeros((3, 3)), b=np.ones((2, 2)))
-    for name in ("a.txt", "fake.nwb", "fake.mat", "image.npy", "many.npz", "missing.nwb"):
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "grey.npy", rng.random((64, 64)))  # a float image
+    np.save(tmp_path / "rgb.npy", rng.random((16, 16, 3)))  # an RGB image, not unit vectors
+    names = ("a.txt", "fake.nwb", "fake.mat", "image.npy", "many.npz", "missing.nwb", "grey.npy", "rgb.npy")
+    for name in names:
         assert get_reader(str(tmp_path / name)) is None, name
     assert get_reader([str(tmp_path / "a.txt"), str(tmp_path / "b.txt")]) is None
+
+
+def test_accepts_rasters_spike_lists_and_vectors(tmp_path):
+    rng = np.random.default_rng(1)
+    np.save(tmp_path / "raster.npy", (rng.random((500, 8)) < 0.1).astype(np.uint8))
+    np.save(tmp_path / "spins.npy", np.where(rng.random((500, 8)) < 0.5, 1.0, -1.0))
+    np.save(tmp_path / "spikes.npy", np.column_stack([rng.integers(1, 5, 50), rng.uniform(0, 9, 50)]))
+    v = rng.normal(size=(20, 4, 3))
+    np.save(tmp_path / "vectors.npy", v / np.linalg.norm(v, axis=2, keepdims=True))
+    for name in ("raster.npy", "spins.npy", "spikes.npy", "vectors.npy"):
+        assert get_reader(str(tmp_path / name)) is not None, name
+    [(data, kwargs, _)] = get_reader(str(tmp_path / "spikes.npy"))(str(tmp_path / "spikes.npy"))
+    assert data.shape[0] == 4 and kwargs["metadata"]["vaemf"]["bin_size"] == 0.02
 
 
 def test_reads_a_real_nwb_file_without_a_viewer():

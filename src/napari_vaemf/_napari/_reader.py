@@ -46,6 +46,27 @@ def _npy_shape_ok(fh) -> bool:
     return len(shape) == 2 or (len(shape) == 3 and shape[-1] == 3)
 
 
+def _npy_values_ok(path: Path, sample: int = 4096) -> bool:
+    """A peek at the first values (memory-mapped): counts/binary/±1, a spike list, or unit vectors.
+
+    Keeps napari's own reader for image arrays (grey or RGB floats, 0-255 RGB stacks).
+    """
+    try:
+        a = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError):
+        return False
+    if a.ndim == 3:
+        v = np.asarray(a.reshape(-1, 3)[:sample], dtype=np.float64)
+        return v.size > 0 and bool(np.all(np.abs(np.linalg.norm(v, axis=1) - 1) < 1e-3))
+    head = np.asarray(a.reshape(-1)[:sample], dtype=np.float64)
+    if head.size == 0 or not np.all(np.isfinite(head)):
+        return False
+    if a.shape[1] == 2 and a.dtype.kind == "f":  # spike list: integer ids in one column
+        col = np.asarray(a[:sample], dtype=np.float64)
+        return bool(np.all(col[:, 0] == np.round(col[:, 0])) or np.all(col[:, 1] == np.round(col[:, 1])))
+    return bool(np.all(head == np.round(head)) and head.min() >= -1)
+
+
 def _looks_readable(path: Path) -> bool:
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES or not path.is_file():
@@ -58,7 +79,9 @@ def _looks_readable(path: Path) -> bool:
         return head.startswith(b"MATLAB") or head.startswith(_HDF5)
     if suffix == ".npy":
         with open(path, "rb") as fh:
-            return _npy_shape_ok(fh)
+            if not _npy_shape_ok(fh):
+                return False
+        return _npy_values_ok(path)
     try:
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()

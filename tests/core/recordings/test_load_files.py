@@ -81,6 +81,16 @@ def test_three_d_array_that_is_not_a_raster(tmp_path, rng):
         load_recording(path)
 
 
+def test_unit_vectors_in_npy_and_non_unit_3d(tmp_path, rng):
+    v = rng.normal(size=(30, 4, 3))
+    np.save(tmp_path / "v.npy", v / np.linalg.norm(v, axis=2, keepdims=True))
+    rec = load_recording(tmp_path / "v.npy")
+    assert rec.encoding == "vector" and rec.samples().shape == (30, 4, 3)
+    np.save(tmp_path / "rgb.npy", rng.random((30, 4, 3)))
+    with pytest.raises(InputError, match=r"rgb\.npy.*unit norm"):
+        load_recording(tmp_path / "rgb.npy")
+
+
 def test_three_d_repeat_stack_with_explicit_layout(tmp_path, rng):
     stack = (rng.random((4, 50, 3)) < 0.3).astype(np.uint8)  # (repeats, bins, units)
     path = tmp_path / "trials.npy"

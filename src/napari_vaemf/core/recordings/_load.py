@@ -80,6 +80,11 @@ def _from_array(arr, path, bin_size, t_start, t_stop, layout, repeats, lazy, ext
     arr = np.asarray(arr)
     if is_spike_list(arr):
         return _bin(spikes_from_list(arr, path), bin_size, t_start, t_stop, lazy)
+    if arr.ndim == 3 and arr.shape[2] == 3 and arr.dtype.kind == "f" and layout == "auto":
+        from ..configs import validate_configurations
+
+        vectors = validate_configurations(arr, source=path)  # (T, N, 3) unit vectors
+        return Recording(raster=np.ascontiguousarray(np.swapaxes(vectors, 0, 1)), source=path, encoding="vector")
     raster, n_rep, encoding = raster_from_array(arr, path, layout=layout, repeats=repeats)
     units = {}
     if extra is not None and "unit_ids" in extra:
