@@ -210,3 +210,24 @@ def test_cw_iwae_close_to_exact_log_prob():
     q = np.array([(s == m).mean() for m in m_vals])
     assert 0.5 * np.abs(q - pm).sum() < 0.06  # total variation; a collapsed posterior gives ~0.5
     assert np.sum(pm * np.log(pm / np.maximum(q, 1e-9))) < 0.01  # KL(exact || model) in nats
+
+
+def test_train_from_an_iterable_of_batches():
+    """Streaming: batches from a callable (e.g. Recording.iter_batches), held-out from x."""
+    x = _cw(samples=600)
+    rng = np.random.default_rng(0)
+
+    def batches(epoch):
+        order = np.random.default_rng(epoch).permutation(len(x))
+        return (x[order[i : i + 100]] for i in range(0, len(x), 100))
+
+    fit = Fit(x, "spin", _small(epochs=2))
+    drive(fit.train(batches=batches), bar=False)
+    assert fit.epoch == 2 and fit.step == 12 and len(fit.history) == 2
+    assert np.isfinite(fit.history[-1]["test_neg_elbo"])
+    # a model-only fit trains from batches too (no held-out: keeps the latest model)
+    bare = Fit(None, "spin", _small(epochs=1), n_units=x.shape[1])
+    drive(bare.train(batches=batches), bar=False)
+    assert bare.step == 6 and np.isfinite(bare.evaluate(x[:50])["test_loglik_nats"])
+    with pytest.raises(InputError):
+        drive(bare.train(batches=lambda e: [rng.integers(0, 2, (10, 3))]), bar=False)

@@ -11,9 +11,8 @@ import copy
 import logging
 import math
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -28,7 +27,8 @@ from napari_vaemf.core.vae._checkpoint import (
     load_checkpoint,
     pick_device,
 )
-from napari_vaemf.core.vae.model import ENCODINGS, ProductVAE, VAEConfig
+from napari_vaemf.core.vae._data import FitSummary, check_data
+from napari_vaemf.core.vae.model import ProductVAE, VAEConfig
 
 __all__ = ["Fit", "FitSummary"]
 
@@ -36,40 +36,6 @@ log = logging.getLogger(__name__)
 
 _YIELD_EVERY_S = 0.2  # seconds between progress records inside an epoch
 _EVAL_ELEMENTS = 1 << 24  # floats per evaluation chunk (bounds evaluation memory)
-
-
-@dataclass
-class FitSummary:
-    """What a saved fit is made of, for writers such as ``save_fit_to_nwb`` (duck-typed)."""
-
-    latents: np.ndarray  # (T, K) posterior means of every sample / time bin
-    patterns: np.ndarray | None  # (N, K) decoder W for binary/spin data, None for vectors
-    fields: np.ndarray | None  # (N,) decoder b for binary/spin data, None for vectors
-    encoding: str  # "binary" | "spin" | "vector"
-    config: dict = field(default_factory=dict)  # VAEConfig.to_dict()
-    metrics: dict = field(default_factory=dict)  # evaluate() + training metrics
-
-
-def _check_data(x: Any, encoding: str) -> np.ndarray:
-    if encoding not in ENCODINGS:
-        raise ParameterError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
-    x = np.asarray(x)
-    want = 3 if encoding == "vector" else 2
-    if x.ndim != want or (encoding == "vector" and x.shape[-1] != 3):
-        shape = "(T, N, 3)" if encoding == "vector" else "(T, N)"
-        raise InputError(None, f"{encoding} data must have shape {shape}, got {x.shape}")
-    if x.shape[0] < 2 or x.shape[1] < 1:
-        raise InputError(None, f"need at least 2 samples and 1 unit, got shape {x.shape}")
-    if encoding == "vector":
-        x = x.astype(np.float32, copy=False)
-        if not np.all(np.isfinite(x)) or np.abs(np.linalg.norm(x, axis=-1) - 1).max() > 1e-3:
-            raise InputError(None, "vector data must be finite unit vectors")
-        return x
-    allowed = (0, 1) if encoding == "binary" else (-1, 1)
-    bad = ~np.isin(x, allowed)
-    if bad.any():
-        raise InputError(None, f"{encoding} data must hold only {allowed}; found {x[bad][0]!r}")
-    return x.astype(np.int8, copy=False)
 
 
 class Fit:
@@ -93,7 +59,7 @@ class Fit:
         self.config = config if config is not None else VAEConfig()
         self.encoding = encoding
         self.device = pick_device(self.config.device)
-        self.x: np.ndarray | None = None if x is None else _check_data(x, encoding)
+        self.x: np.ndarray | None = None if x is None else check_data(x, encoding)
         if self.x is None and n_units is None:
             raise ParameterError("Fit needs data x or n_units")
         self.n_units = int(self.x.shape[1]) if self.x is not None else int(n_units)
@@ -164,7 +130,9 @@ class Fit:
             raise ParameterError("this fit holds no data: pass x")
 
     # --- training ------------------------------------------------------------------------
-    def train(self, epochs: int | None = None) -> Job[dict]:
+    def train(
+        self, epochs: int | None = None, batches: Callable[[int], Iterable[np.ndarray]] | None = None
+    ) -> Job[dict]:
         """Train for up to ``epochs`` (default ``config.epochs``) more epochs, with early stopping.
 
         Yields :class:`Progress` (stage "train") with metrics epoch, step, neg_elbo, rate,
@@ -172,27 +140,33 @@ class Fit:
         the training objective: the negative ELBO, or the negative IWAE bound if train_k > 1),
         samples_per_s and elapsed. Returns :attr:`metrics`. Closing the generator stops at the
         next yield and leaves the best model so far (lowest held-out negative ELBO) in place.
+
+        Batches come from the fit's own training split (on the device when it fits, else
+        gathered from the host array), or, with ``batches``, from ``batches(epoch)``: any
+        iterable of (B, N[, 3]) arrays in the data's encoding, e.g.
+        ``lambda e: recording.iter_batches(1024, seed=e)`` for recordings too big for memory
+        (then the held-out split, if the fit has data, still drives early stopping).
         """
-        self._need_data()
+        if batches is None:
+            self._need_data()
         cfg, model, opt = self.config, self.model, self.optimizer
         epochs = cfg.epochs if epochs is None else int(epochs)
         n = len(self.train_index)
-        bs = min(cfg.batch_size, n)
-        steps = math.ceil(n / bs)
-        total = steps * epochs
+        bs = min(cfg.batch_size, max(n, 1))
+        steps = math.ceil(n / bs) if batches is None else None
+        total = steps * epochs if steps is not None else None
         t0 = last = time.perf_counter()
         seen, step0 = 0, self.step
         test_val = self.best_test_neg_elbo if self.history else math.nan
         try:
             for _ in range(epochs):
-                perm = torch.randperm(n, generator=self._order).to(self.device)
                 acc = torch.zeros(2, device=self.device, dtype=torch.float64)
+                count = 0
                 model.train()
-                for i in range(steps):
-                    idx = perm[i * bs : (i + 1) * bs]
-                    xb = self._rows("train", idx)
+                for i, xb in enumerate(self._epoch_batches(batches, bs, steps)):
                     warm = cfg.kl_warmup_epochs
-                    beta = 1.0 if warm <= 0 else min(1.0, (self.epoch + i / steps) / warm)
+                    frac = i / steps if steps else 0.0
+                    beta = 1.0 if warm <= 0 else min(1.0, (self.epoch + frac) / warm)
                     obj, dist, rate = model.loss_terms(xb, cfg.train_k, beta, self._noise)
                     loss = obj.mean()
                     opt.zero_grad(set_to_none=True)
@@ -200,17 +174,20 @@ class Fit:
                     opt.step()
                     acc += torch.stack([dist.sum(), rate.sum()]).detach()
                     self.step += 1
-                    seen += len(idx)
+                    count += len(xb)
                     now = time.perf_counter()
                     if now - last >= _YIELD_EVERY_S:
                         last = now
-                        done = (i + 1) * bs if i + 1 < steps else n
-                        d, r = (acc / min(done, n)).tolist()
-                        yield self._progress(total, step0, t0, seen, d, r, test_val)
+                        d, r = (acc / count).tolist()
+                        yield self._progress(total, step0, t0, seen + count, d, r, test_val)
+                if count == 0:
+                    raise InputError(None, "no training batches")
+                seen += count
                 self.epoch += 1
-                d, r = (acc / n).tolist()
+                d, r = (acc / count).tolist()
                 test_val = self._heldout_neg_elbo()
-                stop = self._end_epoch(d, r, test_val, seen / (time.perf_counter() - t0))
+                el = time.perf_counter() - t0
+                stop = self._end_epoch(d, r, test_val, seen / el, self.train_seconds + el)
                 last = time.perf_counter()
                 yield self._progress(total, step0, t0, seen, d, r, test_val)
                 if stop:
@@ -235,16 +212,18 @@ class Fit:
 
     def _progress(self, total, step0, t0, seen, d, r, test_val) -> Progress:
         el = time.perf_counter() - t0
-        return Progress("train", min(self.step - step0, total), total, {
+        done = self.step - step0
+        return Progress("train", done if total is None else min(done, total), total, {
             "epoch": self.epoch, "step": self.step, "neg_elbo": d + r, "rate": r,
             "distortion": d, "test_neg_elbo": test_val,
             "samples_per_s": seen / el if el > 0 else math.nan, "elapsed": el,
         })
 
-    def _end_epoch(self, d: float, r: float, test_val: float, sps: float) -> bool:
+    def _end_epoch(self, d: float, r: float, test_val: float, sps: float, elapsed: float) -> bool:
         """Book-keeping after an epoch; returns True when training should stop early."""
         rec = {"epoch": self.epoch, "step": self.step, "neg_elbo": d + r, "rate": r,
-               "distortion": d, "test_neg_elbo": test_val, "samples_per_s": sps}
+               "distortion": d, "test_neg_elbo": test_val, "samples_per_s": sps,
+               "elapsed": elapsed}
         self.history.append(rec)
         self.metrics.update(rec)
         if not math.isfinite(test_val):  # no held-out data: keep the latest model
@@ -257,6 +236,19 @@ class Fit:
             self._best_state = copy.deepcopy(self.model.state_dict())
         self._bad_epochs = 0 if (significant or warm) else self._bad_epochs + 1
         return self._bad_epochs >= self.config.patience
+
+    def _epoch_batches(self, batches, bs: int, steps: int | None) -> Iterator[torch.Tensor]:
+        """Prepared training batches for one epoch (see :meth:`train`)."""
+        if batches is None:
+            perm = torch.randperm(len(self.train_index), generator=self._order).to(self.device)
+            for i in range(steps):
+                yield self._rows("train", perm[i * bs : (i + 1) * bs])
+            return
+        for b in batches(self.epoch):
+            b = np.asarray(b)
+            if b.ndim != (3 if self.encoding == "vector" else 2) or b.shape[1] != self.n_units:
+                raise InputError(None, f"batch of shape {b.shape} does not match {self.n_units} units")
+            yield self._prepare(check_data(b, self.encoding, min_rows=1))
 
     @torch.no_grad()
     def _heldout_neg_elbo(self) -> float:
@@ -286,7 +278,7 @@ class Fit:
         k = int(iwae_k or self.config.iwae_k)
         self.model.eval()
         if x is not None:
-            data = _check_data(x, self.encoding)
+            data = check_data(x, self.encoding)
             train = test = lambda per: self._array_chunks(data, per)  # noqa: E731
             n_train = n_test = len(data)
         else:
@@ -334,7 +326,7 @@ class Fit:
             self._need_data()
             x = self.x
         else:
-            x = _check_data(x, self.encoding)
+            x = check_data(x, self.encoding)
         self.model.eval()
         out = [self.model.encode(xb)[0].cpu() for xb in self._array_chunks(x, self._row_elements())]
         return torch.cat(out).numpy().astype(np.float32)
