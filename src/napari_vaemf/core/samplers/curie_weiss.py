@@ -27,7 +27,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-CHUNK = 4096  # samples drawn between progress reports
+CHUNK_SPINS = 1 << 21  # spins drawn between progress reports (well under a second)
 
 
 def _log_weights(n: int, beta_j: float, beta_h: float) -> tuple[np.ndarray, np.ndarray]:
@@ -112,7 +112,7 @@ def sample_curie_weiss(
     done = 0
     yield Progress("sample", 0, samples)
     while done < samples:
-        t = min(CHUNK, samples - done)
+        t = min(max(1, CHUNK_SPINS // n), samples - done)
         idx = np.searchsorted(cdf, rng.random(t), side="right")
         ups = (m_values[np.minimum(idx, m_values.size - 1)] + n) // 2  # (t,)
         # selection sampling: site j is up with probability (ups left) / (sites left),

@@ -100,8 +100,7 @@ def sample_ising2d(
     yield Progress("burn-in", 0, burn_in)
     for i in range(burn_in):
         _swendsen_wang_update(rng, s, p_bond)
-        if i % 10 == 9 or i == burn_in - 1:
-            yield Progress("burn-in", i + 1, burn_in)
+        yield Progress("burn-in", i + 1, burn_in)
     sizes = [_wolff_update(rng, s, p_bond) for _ in range(10)]
     if thin is None:
         mean_size = float(np.mean(sizes))
@@ -116,8 +115,7 @@ def sample_ising2d(
             r = (i + 1) // thin - 1
             out[r * chains : (r + 1) * chains] = s.reshape(chains, sites)
             m_trace[r] = np.abs(s.mean(axis=(1, 2), dtype=np.float64))
-        if i % 10 == 9 or i == total - 1:
-            yield Progress("sample", i + 1, total)
+        yield Progress("sample", i + 1, total)
     configs = out[:samples]
     lattice = configs.reshape(-1, length, length)
     energy = (ising2d_energy(lattice) / sites).astype(np.float32)
