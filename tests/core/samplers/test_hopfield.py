@@ -109,7 +109,8 @@ def test_deterministic_stoppable_and_errors():
     next(job)
     job.close()
     for bad in [dict(n=10, bias=1.0), dict(n=10, beta=-1.0), dict(n=0),
-                dict(n=5, patterns=np.zeros((5, 2))), dict(n=6, patterns=np.ones((5, 2)))]:
+                dict(n=5, patterns=np.zeros((5, 2))), dict(n=6, patterns=np.ones((5, 2))),
+                dict(n=10, beta_min=0.0, n_temperatures=4), dict(n=10, chains=0)]:
         with pytest.raises(ParameterError):
             next(sample_hopfield(**bad))
     with pytest.raises(ParameterError):

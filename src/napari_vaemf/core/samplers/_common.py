@@ -62,6 +62,9 @@ def beta_ladder(beta: float, beta_min: float, n_temperatures: int) -> np.ndarray
     """Inverse temperatures from ``beta`` (index 0, the target) down to ``beta_min``."""
     if n_temperatures <= 1 or beta_min >= beta:
         return np.array([beta], dtype=np.float64)
+    if beta_min <= 0:
+        raise ParameterError(f"the lowest inverse temperature of the ladder must be > 0, "
+                             f"got {beta_min}")
     return np.geomspace(beta, beta_min, n_temperatures)
 
 
