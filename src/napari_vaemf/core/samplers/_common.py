@@ -9,6 +9,7 @@ from napari_vaemf.core.errors import ParameterError
 
 __all__ = [
     "integrated_autocorrelation_time",
+    "tau_or_none",
     "check_positive_int",
     "check_finite",
     "beta_ladder",
@@ -56,6 +57,11 @@ def integrated_autocorrelation_time(x: np.ndarray, c: float = 5.0) -> float:
     window = np.arange(n) >= c * taus
     w = int(np.argmax(window)) if window.any() else n - 1
     return float(max(taus[w], 1.0))
+
+
+def tau_or_none(trace: np.ndarray) -> float | None:
+    """Autocorrelation time of a recorded trace, None when it is too short to tell."""
+    return integrated_autocorrelation_time(trace) if len(trace) >= 2 else None
 
 
 def beta_ladder(beta: float, beta_min: float, n_temperatures: int) -> np.ndarray:

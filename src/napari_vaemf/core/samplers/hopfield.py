@@ -21,10 +21,10 @@ from napari_vaemf.core.configs import SampleSet
 from napari_vaemf.core.errors import ParameterError
 from napari_vaemf.core.progress import Job, Progress
 from napari_vaemf.core.samplers._common import (
+    tau_or_none,
     beta_ladder,
     check_finite,
     check_positive_int,
-    integrated_autocorrelation_time,
     tempering_swaps,
 )
 
@@ -256,8 +256,8 @@ def sample_hopfield(
     configs = out[:samples]
     overlaps = (configs.astype(np.float32) @ xf) / n
     diagnostics = {
-        "tau_int_energy_sweeps": integrated_autocorrelation_time(energy_trace),
-        "tau_int_m1_sweeps": integrated_autocorrelation_time(m1_trace),
+        "tau_int_energy_sweeps": tau_or_none(energy_trace),
+        "tau_int_m1_sweeps": tau_or_none(m1_trace),
         "swap_acceptance": (swaps_done / np.maximum(swaps_tried, 1)).tolist() if k > 1 else [],
         "sweeps": sweeps,
     }

@@ -16,11 +16,7 @@ from scipy.sparse.csgraph import connected_components
 
 from napari_vaemf.core.configs import SampleSet
 from napari_vaemf.core.progress import Job, Progress
-from napari_vaemf.core.samplers._common import (
-    check_finite,
-    check_positive_int,
-    integrated_autocorrelation_time,
-)
+from napari_vaemf.core.samplers._common import tau_or_none, check_finite, check_positive_int
 
 __all__ = ["sample_ising2d", "ising2d_energy", "BETA_C"]
 
@@ -123,7 +119,6 @@ def sample_ising2d(
     params = {"length": length, "n": sites, "beta": beta, "samples": samples, "seed": seed,
               "chains": chains, "burn_in": burn_in, "thin": thin,
               "sampler": "Swendsen-Wang burn-in, then Wolff single-cluster updates",
-              "diagnostics": {"tau_int_abs_m_records": integrated_autocorrelation_time(m_trace)
-                              if records > 1 else 1.0,
+              "diagnostics": {"tau_int_abs_m_records": tau_or_none(m_trace),
                               "mean_cluster_size": float(np.mean(sizes))}}
     return SampleSet("ising2d", configs, params, {"energy": energy, "magnetisation": mag})

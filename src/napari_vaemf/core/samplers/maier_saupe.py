@@ -21,10 +21,10 @@ from napari_vaemf.core.configs import SampleSet
 from napari_vaemf.core.progress import Job, Progress
 from napari_vaemf.core.samplers._bingham import sample_bingham
 from napari_vaemf.core.samplers._common import (
+    tau_or_none,
     beta_ladder,
     check_finite,
     check_positive_int,
-    integrated_autocorrelation_time,
     tempering_swaps,
 )
 
@@ -184,8 +184,8 @@ def sample_maier_saupe(
     configs = out[:samples]
     s_val, director = nematic_order(configs)
     params["diagnostics"] = {
-        "tau_int_energy_sweeps": integrated_autocorrelation_time(e_trace),
-        "tau_int_S_sweeps": integrated_autocorrelation_time(s_trace),
+        "tau_int_energy_sweeps": tau_or_none(e_trace),
+        "tau_int_S_sweeps": tau_or_none(s_trace),
         "swap_acceptance": (done / np.maximum(tried, 1)).tolist() if k > 1 else [],
         "sweeps": sweeps,
     }
