@@ -10,8 +10,10 @@ invertible P × P mixing A (any A can be absorbed into g). **Resolving the mixin
 of W are then A-mixtures of independent binary sources ξ_i ∈ {±1}^P, the textbook ICA
 model. We (1) run FastICA on the rows of W to get a first unmixing, then (2) polish it by
 alternating projections: Y = W M, ξ = sign(Y), M ← argmin_M ||W M - ξ||² (least squares),
-until the signs stop changing. The result is the M for which W M is closest to a ±1 matrix
-(the scale is fixed to 1 by the least squares), ξ = sign(W M) and u = M^{-1} g(z).
+until the signs stop changing; (3) repeat from a few ICA seeds and keep the M for which W M
+is closest to a ±1 matrix (the scale is fixed to 1 by the least squares); ξ = sign(W M) and
+u = M^{-1} g(z). Caveat: when other ±1 bases span the same space with the same ξξᵀ (e.g.
+Walsh columns 1, 2, 3 = 1 × 2), the Hopfield distribution itself does not identify ξ.
 
 **Per-pattern confidence**: with the residual r = W M - ξ, σ_μ = rms of column μ of r, each
 entry's sign is right with probability Φ(|Y_iμ|/σ_μ) under Gaussian noise; a pattern's
@@ -45,12 +47,26 @@ def _sign(a: np.ndarray) -> np.ndarray:
     return np.where(a >= 0, 1.0, -1.0)
 
 
-def resolve_mixing(w: np.ndarray, seed: int = 0, max_iter: int = 100) -> tuple[np.ndarray, np.ndarray]:
-    """Unmixing M (K, K) with W M closest to ±1; returns ``(M, W M)``."""
+def resolve_mixing(w: np.ndarray, seed: int = 0, max_iter: int = 100,
+                   restarts: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Unmixing M (K, K) with W M closest to ±1; returns ``(M, W M)``.
+
+    FastICA from ``restarts`` seeds, each polished by alternating projections; the
+    unmixing with the smallest relative distance ||W M - sign(W M)||² / ||W M||² wins.
+    """
     w = np.asarray(w, dtype=np.float64)
     if w.ndim != 2 or w.shape[0] < w.shape[1]:
         raise ParameterError(f"readout must be (N, K) with N >= K, got {w.shape}")
-    src = w if w.shape[1] == 1 else ica_rows(w, seed)
+    best = None
+    for r in range(1 if w.shape[1] == 1 else restarts):
+        m, y = _polish(w, w if w.shape[1] == 1 else ica_rows(w, seed + r), max_iter)
+        err = float(((y - _sign(y)) ** 2).sum() / (y * y).sum())
+        if best is None or err < best[0]:
+            best = (err, m, y)
+    return best[1], best[2]
+
+
+def _polish(w: np.ndarray, src: np.ndarray, max_iter: int) -> tuple[np.ndarray, np.ndarray]:
     m = np.linalg.lstsq(w, _sign(src), rcond=None)[0]
     xi = _sign(w @ m)
     for _ in range(max_iter):
