@@ -78,8 +78,19 @@ def test_big_recording_stays_lazy_and_bounded():
     assert rec.is_lazy and rec.raster.shape == (1000, 3_600_000)
     chunk = rec.raster.chunks[1][0]
     assert rec.n_units * chunk * rec.raster.dtype.itemsize < 100e6  # a chunk is < 100 MB
-    first = next(rec.iter_batches(4096, shuffle=False))
-    assert first.shape == (4096, 1000)
+    import tracemalloc
+
+    tracemalloc.start()
+    batches = rec.iter_batches(4096, shuffle=True, seed=0)
+    first = next(batches)
+    for _ in range(20):  # past the first chunk's 16 batches into the next chunk
+        next(batches)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    batches.close()
+    assert first.shape == (4096, 1000) and first.dtype == np.float32
+    chunk_bytes = rec.n_units * chunk
+    assert peak < 3 * chunk_bytes < rec.n_units * rec.n_bins / 10  # about 2 chunks, never the raster
     window = rec.raster[:, 1_000_000:1_010_000].compute()
     expect = sum(int(((t >= 1000.0) & (t < 1010.0)).sum()) for t in trains)
     assert window.sum() == expect

@@ -128,17 +128,30 @@ class Recording:
         chunk_order = rng.permutation(len(bounds) - 1) if shuffle else range(len(bounds) - 1)
         carry = None
         for c in chunk_order:
-            x = self._block_samples(self.raster[:, bounds[c] : bounds[c + 1]].compute())
-            if shuffle:
-                x = x[rng.permutation(len(x))]
+            # rows stay compact (uint8 for counts) until a batch is handed out as float32
+            block = np.asarray(self.raster[:, bounds[c] : bounds[c + 1]].compute())
+            if self.encoding == "counts":
+                if block.flags.writeable and block.dtype.kind == "u":
+                    np.minimum(block, 1, out=block)  # binary in place: no second chunk in memory
+                else:
+                    block = as_binary(block)
+            x = np.swapaxes(block, 0, 1)
+            order = rng.permutation(len(x)) if shuffle else np.arange(len(x))
+            pos = 0
             if carry is not None:
-                x = np.concatenate([carry, x])
-            full = (len(x) // batch_size) * batch_size
-            for s in range(0, full, batch_size):
-                yield x[s : s + batch_size]
-            carry = x[full:] if full < len(x) else None
+                need = batch_size - len(carry)
+                if len(x) < need:
+                    carry = np.concatenate([carry, x[order]])
+                    continue
+                yield np.concatenate([carry, x[order[:need]]]).astype(np.float32)
+                pos, carry = need, None
+            while pos + batch_size <= len(x):
+                yield x[order[pos : pos + batch_size]].astype(np.float32)
+                pos += batch_size
+            carry = x[order[pos:]] if pos < len(x) else None  # a copy: the chunk can go
+            del block, x
         if carry is not None and len(carry):
-            yield carry
+            yield carry.astype(np.float32)
 
     # --- derived recordings --------------------------------------------------------------
     def rebin(self, bin_size: float, lazy: bool | None = None) -> "Recording":
