@@ -36,9 +36,10 @@ def test_pattern_layers_sit_left_of_raster_on_its_unit_axis():
     (pat, pk, pt), (fld, fk, ft) = ov.pattern_layers(xi, np.arange(20.0), GEOM, name="p")
     assert pt == ft == "image" and pat.shape == (20, 3) and fld.shape == (20, 1)
     assert pk["translate"][0] == 0.0 and pk["scale"][0] == 1.0  # same rows as the raster
-    right_edge = pk["translate"][1] - 0.5 + 3 * pk["scale"][1]
+    col = pk["scale"][1]
+    right_edge = pk["translate"][1] - 0.5 * col + 3 * col
     assert right_edge < GEOM.left
-    assert fk["translate"][1] + 0.5 < pk["translate"][1] - 0.5  # fields further left
+    assert fk["translate"][1] + 0.5 * col < pk["translate"][1] - 0.5 * col  # fields further left
     assert pk["contrast_limits"] == (-3.0, 3.0) and pk["colormap"] == "bwr"
 
 

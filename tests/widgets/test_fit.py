@@ -31,6 +31,8 @@ def test_fit_adds_latent_layers(cw_layer, press_and_wait):
     press_and_wait(w)
     assert w.fit is not None and w.fit.epoch == 3
     assert [h["epoch"] for h in w.history] == [1, 2, 3]
+    # the result is shown after the last progress record, not overwritten by it
+    assert w.status.text().startswith("Fit finished after 3 epochs")
     assert all(np.isfinite(h["rate_z1"]) for h in w.history)
     assert w.latents.shape == (T, 2)
     paths = viewer.layers[f"{layer.name}: latents"]

@@ -65,6 +65,16 @@ class RasterGeometry:
         """Spacing between the raster and the things around it (world units)."""
         return max(1.0, 0.04 * self.n_units)
 
+    @property
+    def column(self) -> float:
+        """Width on the time axis of one pattern/field column beside the raster."""
+        return max(1.0, self.n_units / 10.0)
+
+    @property
+    def gap_x(self) -> float:
+        """Horizontal spacing left of the raster (time-axis units)."""
+        return 0.5 * self.column
+
     def times(self, n: int | None = None) -> np.ndarray:
         """World x of each column (the first ``n``)."""
         n = self.n_bins if n is None else n
@@ -85,13 +95,14 @@ def _symmetric_limits(a: np.ndarray) -> tuple[float, float]:
 def pattern_layers(patterns, fields, geom: RasterGeometry, name: str = "patterns") -> list:
     """Patterns (N, P) and fields (N,) as images left of the raster, rows = its units.
 
-    Each column is one world unit wide (square cells); diverging colormap centred at 0.
+    Each column is ``geom.column`` wide on the time axis; diverging colormap centred at 0.
     """
     out = []
-    x_edge = geom.left - geom.gap
+    col = geom.column
+    x_edge = geom.left - geom.gap_x
     if patterns is not None:
         p = np.asarray(patterns, dtype=np.float32).reshape(geom.n_units, -1)
-        x_edge -= p.shape[1]
+        x_edge -= p.shape[1] * col
         out.append(
             (
                 p,
@@ -99,18 +110,18 @@ def pattern_layers(patterns, fields, geom: RasterGeometry, name: str = "patterns
                     name=name,
                     colormap="bwr",
                     contrast_limits=_symmetric_limits(p),
-                    translate=(0.0, x_edge + 0.5),
-                    scale=(1.0, 1.0),
+                    translate=(0.0, x_edge + 0.5 * col),
+                    scale=(1.0, col),
                     interpolation2d="nearest",
                     metadata={"vaemf": {"kind": "patterns", "shape": list(p.shape)}},
                 ),
                 "image",
             )
         )
-        x_edge -= geom.gap
+        x_edge -= geom.gap_x
     if fields is not None:
         f = np.asarray(fields, dtype=np.float32).reshape(geom.n_units, 1)
-        x_edge -= 1.0
+        x_edge -= col
         out.append(
             (
                 f,
@@ -118,8 +129,8 @@ def pattern_layers(patterns, fields, geom: RasterGeometry, name: str = "patterns
                     name=f"{name}: fields",
                     colormap="bwr",
                     contrast_limits=_symmetric_limits(f),
-                    translate=(0.0, x_edge + 0.5),
-                    scale=(1.0, 1.0),
+                    translate=(0.0, x_edge + 0.5 * col),
+                    scale=(1.0, col),
                     interpolation2d="nearest",
                     metadata={"vaemf": {"kind": "fields", "shape": list(f.shape)}},
                 ),
@@ -176,6 +187,7 @@ def latent_trajectory_layer(latents, geom: RasterGeometry, name: str = "latents"
         edge_color=colors,
         edge_width=max(0.15, 0.02 * lane),
         features={"latent": np.arange(k_count), "max_abs": np.asarray(scales)},
+        text={"string": "z{latent}", "anchor": "upper_left", "size": 9, "color": "white"},
         metadata={"vaemf": {"kind": "latent trajectories", "lane": lane, "max_abs": scales}},
     )
     return (paths, kwargs, "shapes")
@@ -223,7 +235,7 @@ def latent_points_layers(
     if overlaps_ is not None:
         for m in range(overlaps_.shape[1]):
             features[f"m{m}"] = overlaps_[keep, m]
-    size = max(0.2, side / 120)
+    size = max(0.3, side / 70)
     points = (
         coords[keep],
         dict(
@@ -233,7 +245,7 @@ def latent_points_layers(
             face_colormap="viridis",
             border_width=0,
             size=size,
-            opacity=0.6,
+            opacity=0.8,
             metadata={
                 "vaemf": {"kind": "latent space", "stride": stride, "axes": ["z0", "z1"]}
             },

@@ -104,6 +104,8 @@ class JobRunner:
         self._done = threading.Event()
         self._done.set()
         self._stage: str | None = None
+        self._busy = False  # inside a progress handler
+        self._deferred: list[Callable[[], Any]] = []  # signals that arrived meanwhile
 
     @property
     def running(self) -> bool:
@@ -159,7 +161,30 @@ class JobRunner:
         return ok
 
     # -- main-thread handlers -------------------------------------------------------------
+    # A handler can re-enter the event loop (napari's progress bar does), so a later signal
+    # may arrive while a progress record is still being handled: such results/errors/ends
+    # are deferred until that handler is done, keeping the order the worker emitted them in.
+    def _defer(self, fn: Callable[[], Any]) -> bool:
+        if self._busy:
+            self._deferred.append(fn)
+            return True
+        return False
+
     def _on_yielded(self, rec: Progress) -> None:
+        if self._defer(lambda: self._on_yielded(rec)):
+            return
+        self._busy = True
+        try:
+            self._show_progress(rec)
+        finally:
+            self._busy = False
+            deferred, self._deferred = self._deferred, []
+            for fn in deferred:
+                fn()
+
+    def _show_progress(self, rec: Progress) -> None:
+        if self.on_progress is not None:
+            self.on_progress(rec)
         pbar = getattr(self.worker, "pbar", None)
         if pbar is not None and isinstance(rec, Progress):
             if rec.stage != self._stage:
@@ -170,20 +195,24 @@ class JobRunner:
                 pbar.total = total
             if rec.step != pbar.n:
                 pbar.update(rec.step - pbar.n)
-        if self.on_progress is not None:
-            self.on_progress(rec)
 
     def _on_returned(self, outcome: Outcome) -> None:
+        if self._defer(lambda: self._on_returned(outcome)):
+            return
         if self.on_result is not None:
             self.on_result(outcome)
 
     def _on_errored(self, exc: BaseException) -> None:
+        if self._defer(lambda: self._on_errored(exc)):
+            return
         log.info("%s failed: %s", self.desc, exc, exc_info=exc)
         show_error(f"{self.desc} failed: {exc}")
         if self.on_error is not None:
             self.on_error(exc)
 
     def _on_finished(self) -> None:
+        if self._defer(self._on_finished):
+            return
         worker, self.worker = self.worker, None
         if worker is not None:
             for sig, slot in (
