@@ -72,10 +72,27 @@ def test_biased_patterns_and_field_match_enumeration():
     np.testing.assert_array_equal(res.truth["patterns"], xi)
 
 
+def _laplace_state_weights(xi, beta):
+    """Weight of each retrieval state from the saddle point of the Hubbard-Stratonovich
+    integral, Z_mu ~ exp(Phi(m*)) / sqrt(det(-Phi''(m*))), with
+    Phi(m) = -N beta |m|^2 / 2 + sum_i log 2 cosh(beta xi_i . m)."""
+    xi = xi.astype(float)
+    n, p = xi.shape
+    log_z = []
+    for mu in range(p):
+        m = hopfield_mean_field(xi, beta, m0=np.eye(p)[mu])
+        a = beta * xi @ m
+        phi = -beta * n * m @ m / 2 + np.logaddexp(a, -a).sum()
+        hess = -beta * n * np.eye(p) + beta**2 * (xi.T * (1 - np.tanh(a) ** 2)) @ xi
+        log_z.append(phi - 0.5 * np.linalg.slogdet(-hess)[1])
+    w = np.exp(np.array(log_z) - max(log_z))
+    return w / w.sum()
+
+
 @pytest.mark.slow
 def test_large_n_visits_all_2p_retrieval_states_with_mean_field_overlap():
     n, p_, beta = 400, 3, 1.4
-    res = drive(sample_hopfield(n, p_, beta=beta, samples=64 * 120, seed=5), bar=False)
+    res = drive(sample_hopfield(n, p_, beta=beta, samples=64 * 300, seed=5), bar=False)
     xi = res.truth["patterns"]
     ov = res.truth["overlaps"]  # (T, P)
     mu = np.abs(ov).argmax(axis=1)
@@ -88,6 +105,9 @@ def test_large_n_visits_all_2p_retrieval_states_with_mean_field_overlap():
         plus, minus = ((mu == k) & (sign > 0)).sum(), ((mu == k) & (sign < 0)).sum()
         assert min(plus, minus) > 0.05 * len(ov)
         assert abs(plus - minus) / (plus + minus) < 0.25
+    # the weights of the P patterns follow the saddle-point (Laplace) free energies
+    frac = np.bincount(mu, minlength=p_) / len(mu)
+    np.testing.assert_allclose(frac, _laplace_state_weights(xi, beta), atol=0.05)
     diag = res.params["diagnostics"]
     assert diag["tau_int_m1_sweeps"] >= 1.0 and len(diag["swap_acceptance"]) >= 2
 
