@@ -19,9 +19,9 @@ from napari_vaemf.core.vae import Fit, VAEConfig
 def run_dir(tmp_path_factory):
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("hop")
-    ss = drive(sample_hopfield(24, 2, 1.6, samples=3000, seed=1), bar=False)
+    ss = drive(sample_hopfield(24, 2, 1.6, samples=2000, seed=1), bar=False)
     save_configurations(root / "data.npz", ss)
-    fit = Fit(ss.configurations, "spin", VAEConfig(latents=2, epochs=15, batch_size=128,
+    fit = Fit(ss.configurations, "spin", VAEConfig(latents=2, epochs=8, batch_size=128,
                                                    encoder_widths=(32,), decoder_widths=(16,)))
     drive(fit.train(), bar=False)
     fit.save(root / "run" / "model.pt")
@@ -58,3 +58,16 @@ def test_validate_writes_table_and_figure(run_dir):
 def test_extract_refuses_missing_run(tmp_path, capsys):
     assert main(["extract", str(tmp_path), "--theory", "curie-weiss"]) == 2
     assert "model.pt" in capsys.readouterr().err
+
+
+def test_sample_from_theory(run_dir):
+    root, _ = run_dir
+    if not (root / "run" / "extraction.json").exists():
+        main(["extract", str(root / "run"), "--theory", "hopfield", "--prior-samples", "4000"])
+    out = root / "theory.npz"
+    assert main(["sample", str(root / "run"), "--source", "theory", "--samples", "300", "-o", str(out)]) == 0
+    from napari_vaemf.core.configs import load_configurations
+
+    s = load_configurations(out)
+    assert s.configurations.shape == (300, 24) and set(np.unique(s.configurations)) <= {-1, 1}
+    assert s.params["source"] == "theory"

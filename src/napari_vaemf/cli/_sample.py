@@ -41,6 +41,16 @@ def _from_model(fit, samples: int, seed: int, args: argparse.Namespace) -> tuple
 add_source("model", _from_model)
 
 
+def _from_theory(fit, samples: int, seed: int, args: argparse.Namespace) -> tuple[np.ndarray, dict]:
+    from napari_vaemf.core.extraction import sample_run_dir
+
+    run_dir = args.run_dir if args.run_dir.is_dir() else args.run_dir.parent
+    return sample_run_dir(run_dir, samples, seed), {"sampler": "extracted theory (vaemf extract), MCMC"}
+
+
+add_source("theory", _from_theory)
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "sample", help="draw new configurations from a fitted VAE",
@@ -51,7 +61,8 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--output", type=Path, required=True, help="output .npz file")
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
     p.add_argument("--source", choices=sorted(SOURCES), default="model",
-                   help="what to sample: the fitted VAE (model)")
+                   help="what to sample: the fitted VAE (model) or the theory `vaemf extract` "
+                   "read off it (theory)")
     p.add_argument("--device", default="cpu", help="device to sample on (cpu)")
     p.set_defaults(func=run)
 
