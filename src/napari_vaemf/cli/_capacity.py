@@ -33,7 +33,11 @@ def register(subparsers) -> None:
     p.add_argument("--max-latents", type=int, default=4, help="largest K to fit (default 4)")
     p.add_argument("--seeds", type=int, default=2, help="fits per K (default 2)")
     p.add_argument("--epochs", type=int, default=60, help="maximum epochs per fit (default 60)")
-    p.add_argument("--batch-size", type=int, default=128, help="batch size (default 128)")
+    p.add_argument("--batch-size", type=int, default=64, help="batch size (default 64)")
+    p.add_argument("--decoders", nargs="+", choices=("mlp", "identity"), default=["mlp"],
+                   help="decoder kinds to fit per K and seed; the one with the best validation "
+                   "ELBO is kept (default mlp; 'mlp identity' also catches weak couplings where "
+                   "the mlp decoder collapses)")
     p.add_argument("--lr", type=float, default=3e-3, help="learning rate (default 3e-3)")
     p.add_argument("--tolerance", type=float, default=0.05,
                    help="absolute held-out log-likelihood tolerance, nats/sample (default 0.05)")
@@ -87,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     layout = _layout(args.layout, rec.model, n)
     settings = CapacitySettings(tolerance_nats=args.tolerance, layout=layout,
                                 infonce=not args.no_infonce, model_mi=not args.no_model_mi,
-                                seed=args.seed)
+                                seed=args.seed, decoders=tuple(args.decoders))
     parts = default_partitions(n, layout, settings.random_partitions, args.seed)
     config = VAEConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                        seed=args.seed, device=args.device)

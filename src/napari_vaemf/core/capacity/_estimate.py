@@ -102,14 +102,15 @@ def plugin_mi(stat_a: np.ndarray, stat_b: np.ndarray, *, confidence: float = 0.9
 
 
 def half_statistics(x: np.ndarray, encoding: str, partition: Bipartition,
-                    directions: np.ndarray | None = None, levels: int = 2
+                    directions: np.ndarray | None = None, levels: int = 3
                     ) -> tuple[np.ndarray, np.ndarray, str]:
     """Discrete statistics of the two halves, as candidates for sufficient statistics.
 
     - no ``directions``, binary/spin: the population count (number of active / up units)
       of each half — sufficient for Curie-Weiss-like models;
-    - ``directions`` (N, P): the half overlaps x_Aᵀ d_A with each direction, each cut into
-      ``levels`` quantile bins (sufficient, before binning, for Hopfield with patterns d);
+    - ``directions`` (N, P): the half overlaps x_Aᵀ d_A with each direction (sufficient for
+      Hopfield with patterns d), exact with ``levels=0``, sign/0 with ``levels=3`` (dead zone
+      of half the 95th percentile of |overlap|), else ``levels`` quantile bins;
     - vector encoding: the largest eigenvalue of the half's nematic tensor, cut into
       ``levels`` quantile bins.
     Returns ``(t_a, t_b, name)``.
@@ -125,6 +126,12 @@ def half_statistics(x: np.ndarray, encoding: str, partition: Bipartition,
         qs = np.quantile(v, np.linspace(0, 1, levels + 1)[1:-1], axis=0)
         return np.stack([np.searchsorted(qs[:, j], v[:, j], side="right")
                          for j in range(v.shape[1])], axis=1)
+
+    def ternary(v: np.ndarray) -> np.ndarray:
+        # -1 / 0 / +1 with a dead zone of half the 95th percentile of |overlap|: separates
+        # condensed (|o| ~ m n_half) from uncondensed (|o| ~ sqrt(n_half)) directions
+        cut = 0.5 * np.quantile(np.abs(v), 0.95, axis=0)
+        return np.where(np.abs(v) < cut, 0, np.sign(v)).astype(np.int64)
 
     if encoding == "vector":
         def s_half(idx: np.ndarray) -> np.ndarray:
@@ -147,11 +154,13 @@ def half_statistics(x: np.ndarray, encoding: str, partition: Bipartition,
     o_b = s[:, partition.b] @ d[partition.b]
     if levels == 0:  # exact overlaps (integer for ±1 directions)
         return np.rint(o_a).astype(np.int64), np.rint(o_b).astype(np.int64), "overlaps"
-    return binned(o_a), binned(o_b), f"overlaps-{levels}-levels"
+    if levels == 3:
+        return ternary(o_a), ternary(o_b), "overlaps-ternary"
+    return binned(o_a), binned(o_b), f"overlaps-{levels}-quantiles"
 
 
 def plugin_bipartite_mi(x: np.ndarray, encoding: str, partition: Bipartition, *,
-                        directions: np.ndarray | None = None, levels: int = 2,
+                        directions: np.ndarray | None = None, levels: int = 3,
                         confidence: float = 0.95) -> MIEstimate:
     """Jackknife-corrected plug-in I(T_A; T_B) over half statistics: a lower bound on
     I(X_A; X_B) by data processing (exact when the statistics are sufficient)."""

@@ -75,11 +75,12 @@ def infonce_bipartite_mi(x: np.ndarray, encoding: str, partition: Bipartition,
         raise InputError(None, f"data with {feats.shape[1]} units do not match a partition "
                          f"of {partition.n} units")
     t = feats.shape[0]
-    bsz = cfg.batch_size
     n_test, n_val = int(round(cfg.holdout * t)), int(round(cfg.validation * t))
-    if min(n_test, n_val, t - n_test - n_val) < bsz:
-        raise ParameterError(f"{t} samples are too few for InfoNCE with batch size {bsz}, "
-                             f"holdout {cfg.holdout} and validation {cfg.validation}")
+    # small data: shrink the batch to the smallest split (the cap log B shrinks with it)
+    bsz = min(cfg.batch_size, n_test, n_val, t - n_test - n_val)
+    if bsz < 16:
+        raise ParameterError(f"{t} samples are too few for InfoNCE (holdout {cfg.holdout}, "
+                             f"validation {cfg.validation}: batches under 16 pairs)")
     gen = torch.Generator().manual_seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     perm = torch.randperm(t, generator=gen).numpy()

@@ -25,6 +25,7 @@ class SweepPoint:
     model_mi: dict | None = None  # model-based bipartite MI (MIEstimate.as_dict()) or None
     epochs: int = 0  # epochs trained (early stopping included)
     train_seconds: float = 0.0  # wall-clock training time
+    decoder: str = "mlp"  # the decoder kind that won on the fit's validation split
 
 
 def headline_mi(estimates: list[MIEstimate]) -> dict:

@@ -48,6 +48,7 @@ class CapacitySettings:
     model_mi: bool = True  # model-based MI of each fit on the first cut
     model_mi_samples: int = 500  # model samples for the model-based MI
     seed: int = 0  # seed of the random cuts and the test split
+    decoders: tuple[str, ...] = ("mlp",)  # decoder kinds tried per fit; the best on validation wins
 
 
 def data_bipartite_mi(x: np.ndarray, encoding: str, partitions: list[Bipartition],
@@ -143,11 +144,16 @@ def capacity_sweep(x: np.ndarray, encoding: str, k_max: int = 4, seeds: int = 2,
     per_sample: dict[tuple[int, int], np.ndarray] = {}
     for k in range(1, k_max + 1):
         for s in range(seeds):
-            cfg = replace(base, latents=k, seed=base.seed + s)
-            fit = Fit(x_train, encoding, cfg)
-            stage = f"fit K={k} seed={s}"
-            for rec in fit.train():
-                yield Progress(stage, rec.step, rec.total, rec.metrics)
+            fit = None
+            for dec in st.decoders:  # pick by the fit's own validation split, never the test
+                cfg = replace(base, latents=k, seed=base.seed + s, decoder=dec)
+                cand = Fit(x_train, encoding, cfg)
+                stage = f"fit K={k} seed={s} {dec}"
+                for rec in cand.train():
+                    yield Progress(stage, rec.step, rec.total, rec.metrics)
+                if fit is None or cand.best_test_neg_elbo < fit.best_test_neg_elbo:
+                    fit = cand
+            cfg = fit.config
             m = fit.evaluate(x_test)
             per_sample[(k, s)] = _per_sample_loglik(fit, x_test)
             rate = fit_rate(fit, metrics=m, threshold_nats=st.rate_threshold_nats)
@@ -167,7 +173,7 @@ def capacity_sweep(x: np.ndarray, encoding: str, k_max: int = 4, seeds: int = 2,
             points.append(SweepPoint(k, cfg.seed, rate.total_nats, list(rate.per_latent_nats),
                                      rate.active, float(m["test_loglik_nats"]),
                                      float(m["test_elbo_nats"]), errors, model_mi,
-                                     fit.epoch, fit.train_seconds))
+                                     fit.epoch, fit.train_seconds, cfg.decoder))
             log.info("K=%d seed=%d: test log-lik %.4f, rate %.4f", k, cfg.seed,
                      m["test_loglik_nats"], rate.total_nats)
             yield Progress("sweep", len(points), k_max * seeds,
