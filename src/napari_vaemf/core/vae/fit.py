@@ -82,6 +82,19 @@ class Fit:
         self._train = self._test = None
         if self.x is not None:
             self._split(test_index)
+            self._init_fields()
+
+    def _init_fields(self) -> None:
+        """Start b at the independent-unit solution (log-odds of the rates; atanh m for spins)."""
+        if self.encoding == "vector":
+            return
+        rows = self.train_index[:: max(1, len(self.train_index) // 100_000)]  # <= ~1e5 rows
+        mean = self.x[rows].astype(np.float64).mean(0)
+        p = (mean + 1) / 2 if self.encoding == "spin" else mean
+        p = np.clip(p, 1e-4, 1 - 1e-4)
+        b = np.log(p / (1 - p)) / (2 if self.encoding == "spin" else 1)
+        with torch.no_grad():
+            self.model.decoder.readout.bias.copy_(torch.as_tensor(b))
 
     # --- data ----------------------------------------------------------------------------
     def _split(self, test_index: np.ndarray | None) -> None:
