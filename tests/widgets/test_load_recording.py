@@ -79,3 +79,20 @@ def test_bad_file_is_a_notification(make_napari_viewer, qtbot, tmp_path, monkeyp
     assert len(viewer.layers) == 0
     assert w.start_button.isEnabled() and w.open_button.isEnabled()
     w.close()
+
+
+def test_raster_file_gets_the_bin_size_and_merges_bins(make_napari_viewer, qtbot, press_and_wait, tmp_path):
+    raster = (np.random.default_rng(0).random((5, 100)) < 0.3).astype(np.uint8)
+    path = tmp_path / "raster.npy"
+    np.save(path, raster)
+    viewer = make_napari_viewer()
+    w = LoadRecordingWidget(viewer)
+    w.form.set_values(bin_size=0.05)
+    open_and_wait(qtbot, w, path)
+    layer = viewer.layers["raster"]
+    assert layer.data.shape == (5, 100) and layer.scale[-1] == pytest.approx(0.05)
+    w.form.set_values(bin_size=0.1)
+    press_and_wait(w)
+    assert layer.data.shape == (5, 50)  # updated in place, same layer object
+    assert np.array_equal(np.asarray(layer.data), raster.reshape(5, 50, 2).sum(axis=2))
+    w.close()

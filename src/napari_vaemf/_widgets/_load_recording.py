@@ -6,6 +6,7 @@ merged by whole bins, and nothing is read from disk again.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ __all__ = ["LoadSettings", "LoadRecordingWidget", "parse_units", "derive"]
 class LoadSettings:
     """How to show a loaded recording (the fields of the Load recording widget)."""
 
-    bin_size: float = option(0.02, min=0.0001, max=3600.0, step=0.005)  # seconds per bin (a raster without spike times: a whole multiple of its bin)
+    bin_size: float = option(0.02, min=0.0001, max=3600.0, step=0.005)  # seconds per bin: spikes are binned at it; a raster file without spike times is re-binned by whole multiples (or, if the file does not say, is taken to have this bin)
     t_from: float = option(0.0, min=0.0, max=1e7, step=1.0)  # start of the time window, seconds after the recording starts
     t_to: float = option(0.0, min=0.0, max=1e7, step=1.0)  # end of the time window in seconds after the start; 0 = to the end
     units: str = "all"  # units to keep by row (0-based): "all", or e.g. "0-9, 12, 20-24"
@@ -59,6 +60,9 @@ def parse_units(text: str, n_units: int) -> np.ndarray | None:
 def derive(original, s: LoadSettings):
     """The recording shown for settings ``s``: units, then time window, then bin size."""
     rows = parse_units(s.units, original.n_units)
+    if original.bin_size is None and original.model is None and original.encoding in ("binary", "counts"):
+        # a recorded raster whose file does not state its bin width: the setting states it
+        original = dataclasses.replace(original, bin_size=float(s.bin_size))
     t0 = original.t_start if original.bin_size else 0.0
     t_start = t0 + s.t_from if s.t_from > 0 else None
     t_stop = t0 + s.t_to if s.t_to > 0 else None
@@ -75,11 +79,13 @@ def _derive_job(original, s: LoadSettings):
     return derive(original, s)
 
 
-def _load_job(path: str):
+def _load_job(path: str, bin_size: float):
     from ..core.recordings import load_recording
 
     yield Progress("read", 0, 1)
-    return load_recording(path)
+    if Path(path).suffix.lower() == ".npz":  # configuration files / rasters state their own
+        return load_recording(path)
+    return load_recording(path, bin_size=bin_size)
 
 
 def is_recording_layer(layer) -> bool:
@@ -126,7 +132,7 @@ class LoadRecordingWidget(JobWidget):
         self._target = None
         self._set_running(True)
         self.status.setText(f"Reading {Path(path).name}…")
-        self.runner.start(_load_job(str(path)))
+        self.runner.start(_load_job(str(path), self.form.values().bin_size))
 
     def _make_job(self, s: LoadSettings):
         layer = self.picker.layer()
