@@ -149,4 +149,13 @@ def run(args: argparse.Namespace) -> int:
     shape = "x".join(str(d) for d in result.configurations.shape)
     sys.stdout.write(f"wrote {path}: {args.model}, configurations {shape} "
                      f"({result.encoding}), truth: {', '.join(sorted(result.truth)) or '-'}\n")
+    diag = result.params.get("diagnostics") or {}
+    shown = []
+    for key, value in diag.items():
+        if isinstance(value, float):
+            shown.append(f"{key}={value:.3g}")
+        elif isinstance(value, list) and value:
+            shown.append(f"min {key}={min(value):.2f}")
+    if shown:
+        sys.stdout.write("diagnostics: " + ", ".join(shown) + "\n")
     return 0
