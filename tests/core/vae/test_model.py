@@ -82,3 +82,15 @@ def test_bad_config():
         VAEConfig(decoder="transformer")
     with pytest.raises(ParameterError):
         ProductVAE(3, "counts", VAEConfig())
+
+
+def test_pick_device():
+    from napari_vaemf.core.vae import pick_device
+
+    assert pick_device("cpu").type == "cpu"
+    assert pick_device("auto").type in ("cpu", "cuda", "mps")
+    if not torch.cuda.is_available():
+        with pytest.raises(ParameterError):
+            pick_device("cuda")
+    with pytest.raises(ParameterError):
+        pick_device("abacus")

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from napari_vaemf.core.errors import InputError
+from napari_vaemf.core.errors import InputError, ParameterError
 
 __all__ = ["atomic_save", "load_checkpoint", "fingerprint", "pick_device", "CHECKPOINT_FORMAT"]
 
@@ -69,7 +69,16 @@ def fingerprint(x: np.ndarray, encoding: str) -> str:
 def pick_device(name: str = "auto") -> torch.device:
     """``"auto"`` -> CUDA if available, then Apple MPS, then CPU; otherwise ``torch.device(name)``."""
     if name != "auto":
-        return torch.device(name)
+        try:
+            dev = torch.device(name)
+        except RuntimeError as err:
+            raise ParameterError(f"unknown device {name!r} ({err})") from err
+        mps = getattr(torch.backends, "mps", None)
+        if (dev.type == "cuda" and not torch.cuda.is_available()) or (
+            dev.type == "mps" and not (mps is not None and mps.is_available())
+        ):
+            raise ParameterError(f"device {name!r} is not available here (try --device auto)")
+        return dev
     if torch.cuda.is_available():
         return torch.device("cuda")
     mps = getattr(torch.backends, "mps", None)
