@@ -34,7 +34,8 @@ def _sweep(x, encoding, a, *, layout=None, directions=None, reference_of=None,
            test_index=None):
     parts = default_partitions(x.shape[1], layout, 1, a.seed)
     ref = reference_of(parts) if reference_of else []
-    cfg = VAEConfig(epochs=a.epochs, batch_size=a.batch_size, seed=a.seed, device="cpu")
+    cfg = VAEConfig(epochs=a.epochs, batch_size=a.batch_size, seed=a.seed, device="cpu",
+                    patience=a.patience)
     st = CapacitySettings(layout=layout, random_partitions=1, infonce=not a.no_infonce,
                           model_mi=False, seed=a.seed, tolerance_nats=a.tolerance,
                           decoders=tuple(a.decoders))
@@ -127,6 +128,7 @@ def main():
     p.add_argument("--decoders", nargs="+", default=["mlp"], choices=("mlp", "identity"),
                    help="decoder kinds tried per fit (best on validation wins)")
     p.add_argument("--tolerance", type=float, default=0.05)
+    p.add_argument("--patience", type=int, default=8, help="early-stopping patience (epochs)")
     p.add_argument("--no-infonce", action="store_true")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("results"))

@@ -39,6 +39,8 @@ def register(subparsers) -> None:
                    "ELBO is kept (default mlp; 'mlp identity' also catches weak couplings where "
                    "the mlp decoder collapses)")
     p.add_argument("--lr", type=float, default=3e-3, help="learning rate (default 3e-3)")
+    p.add_argument("--patience", type=int, default=8,
+                   help="epochs without validation improvement before a fit stops (default 8)")
     p.add_argument("--tolerance", type=float, default=0.05,
                    help="absolute held-out log-likelihood tolerance, nats/sample (default 0.05)")
     p.add_argument("--layout", choices=("auto", "none", "ordered", "lattice"), default="auto",
@@ -94,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
                                 seed=args.seed, decoders=tuple(args.decoders))
     parts = default_partitions(n, layout, settings.random_partitions, args.seed)
     config = VAEConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                       seed=args.seed, device=args.device)
+                       seed=args.seed, device=args.device, patience=args.patience)
     patterns = rec.truth.get("patterns") if rec.model == "hopfield" else None
     job = capacity_sweep(x, encoding, args.max_latents, args.seeds, config=config,
                          test_index=test_index, settings=settings, partitions=parts,
