@@ -94,3 +94,11 @@ def test_validate_names_the_unit(times, problem):
     st = SpikeTrains.from_list([np.array([0.1, 0.2]), np.array(times)], ids=[7, 42])
     with pytest.raises(InputError, match=f"{problem}.*42"):
         st.validate()
+
+
+def test_sparse_rows_widen_too():
+    """A crowded bin in an otherwise sparse row (run-length path) also widens the dtype."""
+    trains = [np.concatenate([np.linspace(0.1, 0.2, 300), [7.5, 7.6]]), np.array([9999.0])]
+    counts = bin_spikes(trains, 1.0)
+    assert counts.shape == (2, 10000) and counts.dtype == np.uint16
+    assert counts[0, 0] == 300 and counts[0, 7] == 2 and counts.sum() == 303

@@ -220,16 +220,18 @@ def _count_rows(
         if idx.size == 0:
             continue
         row_out = out[u]
-        if 8 * idx.size < width:  # sparse row: mark the bins, then add the repeats, O(spikes)
+        if 8 * idx.size < width:  # sparse row: mark the bins, then fix the repeated ones, O(spikes)
             row_out[idx] = 1
-            repeats = idx[1:][idx[1:] == idx[:-1]]
-            if repeats.size:
-                if repeats.size >= limit:  # a bin might overflow: count exactly in int64
-                    top = int(np.bincount(repeats - repeats[0]).max()) + 1
-                    if top > limit:
-                        out, limit = _widen(out, top, dtype)
-                        row_out = out[u]
-                np.add.at(row_out, repeats, 1)
+            new_bin = idx[1:] != idx[:-1]
+            if not new_bin.all():
+                first = np.flatnonzero(np.concatenate(([True], new_bin)))
+                runs = np.diff(first, append=idx.size)
+                many = runs > 1
+                top = int(runs.max())
+                if top > limit:
+                    out, limit = _widen(out, top, dtype)
+                    row_out = out[u]
+                row_out[idx[first[many]]] = runs[many]
         else:  # dense row: one bincount, O(spikes + bins)
             row = np.bincount(idx, minlength=width)
             if idx.size > limit and int(row.max()) > limit:
