@@ -70,3 +70,17 @@ def test_refuses_too_many_states():
 def test_mi_of_independent_table_is_zero():
     la, lb = np.log([0.2, 0.8]), np.log([0.1, 0.3, 0.6])
     assert mutual_information_from_log_joint(la[:, None] + lb[None, :]) == pytest.approx(0, abs=1e-14)
+
+
+def test_hopfield_convention_matches_the_sampler_package():
+    # the exact MI must describe the distribution the Hopfield sampler draws from
+    from napari_vaemf.core.samplers import hopfield_exact_distribution
+
+    n, beta = 10, 1.3
+    xi = np.random.default_rng(5).choice([-1, 1], size=(n, 2)).astype(np.int8)
+    states, probs = hopfield_exact_distribution(xi, beta)
+    table = {tuple(s): np.log(p) for s, p in zip(states.tolist(), probs)}
+    part = random_halves(n, 1, seed=1)[0]
+    brute = enumerate_bipartite_mi(
+        lambda s: np.array([table[tuple(r)] for r in s.tolist()]), n, part)
+    assert hopfield_bipartite_mi(xi, beta, part) == pytest.approx(brute, rel=1e-9)
