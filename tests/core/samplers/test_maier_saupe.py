@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.special import ive, logsumexp
 
 from napari_vaemf.core.errors import ParameterError
 from napari_vaemf.core.progress import drive
@@ -78,6 +79,48 @@ def test_large_n_isotropic_side_matches_mean_field_fluctuations():
     assert maier_saupe_mean_field_S(bj) == 0.0
     assert n * trq2.mean() == pytest.approx(1.5 / (1 - 2 * bj / 15), rel=0.1)
     assert res.truth["S"].mean() < 0.12
+
+
+def _exact_mean_trq2(n, beta_j, radius=4.0, points=241, nodes=48):
+    """Exact finite-N <tr Q^2> from the Hubbard-Stratonovich field's marginal.
+
+    Integrating the vectors out, the traceless field L = beta J (A - tr A / 3) has density
+    ~ exp(-N tr L^2 / (2 beta J)) Z_B(L)^N, Z_B the Bingham normaliser; over its eigenvalues
+    (a 2-D plane, with the Vandermonde |prod (l_k - l_l)| of symmetric matrices) this is a
+    2-D integral, done on a grid. Since L | n = beta J (T~ + noise) with T~ = 2Q/3 and five
+    noise components of variance 1/(beta J N): <tr Q^2> = (9/4)(<tr L^2> - 5 bJ/N) / bJ^2.
+    Z_B(l) = 2 pi int_-1^1 exp(l3 t^2 + (1-t^2)(l1+l2)/2) I0((1-t^2)(l1-l2)/2) dt.
+    """
+    x = np.linspace(-radius, radius, points)
+    xx, yy = (g.ravel() for g in np.meshgrid(x, x, indexing="ij"))
+    e1, e2 = np.array([1.0, -1.0, 0.0]) / np.sqrt(2), np.array([1.0, 1.0, -2.0]) / np.sqrt(6)
+    l1, l2, l3 = (xx[:, None] * e1 + yy[:, None] * e2).T
+    t, w = np.polynomial.legendre.leggauss(nodes)
+    c = np.abs(np.multiply.outer(l1 - l2, 1 - t**2) / 2)
+    expo = np.multiply.outer(l3, t**2) + np.multiply.outer((l1 + l2) / 2, 1 - t**2) + c
+    log_zb = logsumexp(expo + np.log(ive(0, c)) + np.log(w), axis=1)
+    vdm = np.abs((l1 - l2) * (l1 - l3) * (l2 - l3))
+    r2 = xx**2 + yy**2
+    lw = np.log(np.maximum(vdm, 1e-300)) - n * r2 / (2 * beta_j) + n * log_zb
+    p = np.exp(lw - logsumexp(lw))
+    return 9 / 4 * (p @ r2 - 5 * beta_j / n) / beta_j**2
+
+
+@pytest.mark.slow
+def test_through_the_transition_matches_exact_finite_n():
+    """N=200 at beta J = 6.6, where isotropic and nematic states coexist: the phase weights
+    (hence <tr Q^2>) must match the exact finite-N value, which needs barrier crossings."""
+    n, bj, chains, records = 200, 6.6, 32, 300
+    assert _exact_mean_trq2(400, 4.5) * 400 == pytest.approx(1.5 / (1 - 2 * 4.5 / 15), rel=0.02)
+    res = drive(sample_maier_saupe(n, bj, samples=chains * records, chains=chains,
+                                   burn_in=150, seed=2), bar=False)
+    x = res.configurations.astype(np.float64)
+    q = 1.5 * np.einsum("tni,tnj->tij", x, x) / n - 0.5 * np.eye(3)
+    trq2 = (q * q).sum(axis=(1, 2)).reshape(records, chains)
+    s = res.truth["S"]
+    assert (s < 0.15).mean() > 0.1 and (s > 0.35).mean() > 0.1  # both phases are sampled
+    se = trq2.mean(axis=0).std() / np.sqrt(chains)  # chains are independent
+    assert abs(trq2.mean() - _exact_mean_trq2(n, bj)) < 4 * se + 0.003
 
 
 def _metropolis(n, bj, chains, sweeps, seed):
