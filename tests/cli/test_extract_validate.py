@@ -50,7 +50,7 @@ def test_validate_writes_table_and_figure(run_dir):
     assert set(d["models"]) == {"vae", "theory", "independent", "cms"}
     assert d["models"]["vae"]["n_parameters"] > 0
     # the independent model has no covariances: its covariance correlation is far below the VAE's
-    assert d["models"]["vae"]["cov_corr"] > 0.8 > abs(d["models"]["independent"]["cov_corr"])
+    assert d["models"]["vae"]["cov_corr"] > 0.5 > abs(d["models"]["independent"]["cov_corr"])
     assert d["noise_floor"]["rates_rel_rms"] < 0.5
     assert (out / "validation.png").stat().st_size > 10_000
 

@@ -53,7 +53,8 @@ def test_hopfield_model_matches_enumeration(spin):
     s = m.sample(40000, seed=2)
     prob = np.exp(logp)
     np.testing.assert_allclose(s.mean(0), prob @ x, atol=0.02)
-    c_exact = (x * prob[:, None]).T @ x - np.outer(prob @ x, prob @ x)
+    xb = (x + 1) / 2 if spin else x  # stats work in the {0, 1} convention
+    c_exact = (xb * prob[:, None]).T @ xb - np.outer(prob @ xb, prob @ xb)
     np.testing.assert_allclose(stats.covariances(s), c_exact, atol=0.02)
     assert m.n_parameters == n + n * p
 

@@ -27,7 +27,7 @@ def test_curie_weiss_ferromagnet_read_off():
     assert abs(ex.parameters["beta_h"]) < 0.05
     assert ex.diagnostics["readout_uniformity"] > 0.95
     s = theory_sample(ex, 2000, seed=0)
-    assert s.shape == (2000, 32) and abs(firing_rates(s).mean()) < 0.2
+    assert s.shape == (2000, 32) and abs(firing_rates(s).mean() - 0.5) < 0.1  # symmetric
 
 
 def test_hopfield_patterns_read_off():
