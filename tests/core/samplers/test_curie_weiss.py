@@ -63,6 +63,20 @@ def test_uniform_placement_given_m():
     assert stat < chi2.ppf(0.9999, 5)
 
 
+@pytest.mark.parametrize("n", [3000])
+def test_large_n_placement_is_uniform_too(n):
+    """Above SELECTION_MAX_N the ups are placed by sorting random keys: still M-exact and
+    uniform over sites."""
+    res = drive(sample_curie_weiss(n, 0.9, beta_h=0.05, samples=400, seed=1), bar=False)
+    values, pm = curie_weiss_pm(n, 0.9, 0.05)
+    m = res.configurations.sum(axis=1, dtype=np.int64)
+    mean, sd = (values * pm).sum(), np.sqrt((values**2 * pm).sum() - (values * pm).sum() ** 2)
+    assert abs(m.mean() - mean) < 4 * sd / np.sqrt(400)
+    site_means = res.configurations.mean(axis=0)  # each site: mean M/N, spread ~ 1/sqrt(T)
+    assert abs(site_means.mean() - mean / n) < 0.01
+    assert site_means.std() < 1.3 / np.sqrt(400)
+
+
 def test_deterministic_and_seeded():
     a = drive(sample_curie_weiss(32, 1.2, samples=500, seed=4), bar=False)
     b = drive(sample_curie_weiss(32, 1.2, samples=500, seed=4), bar=False)

@@ -90,6 +90,31 @@ def curie_weiss_mean_field(beta_j: float, beta_h: float = 0.0) -> float:
     return sign * brentq(g, 0.0, 1.0, xtol=1e-14)
 
 
+SELECTION_MAX_N = 2048  # above this N, up spins are placed by sorting random keys
+
+
+def _place_ups(rng: np.random.Generator, ups: np.ndarray, n: int) -> np.ndarray:
+    """(t, n) int8 ±1 rows with ups[r] up spins at uniformly random positions."""
+    t = ups.size
+    if n <= SELECTION_MAX_N:
+        # selection sampling: site j is up with probability (ups left) / (sites left),
+        # which places the ups uniformly over all C(N, ups) arrangements
+        u = rng.random((n, t))
+        left = ups.astype(np.float64)
+        chunk = np.empty((n, t), dtype=np.int8)
+        for j in range(n):
+            take = u[j] * (n - j) < left
+            left -= take
+            chunk[j] = take
+        return np.ascontiguousarray((2 * chunk - 1).T)
+    # the ups go to the positions of the ups[r] smallest of n random keys
+    order = np.argsort(rng.random((t, n), dtype=np.float32), axis=1)
+    chunk = np.full((t, n), -1, dtype=np.int8)
+    mask = np.arange(n)[None, :] < ups[:, None]
+    chunk[np.broadcast_to(np.arange(t)[:, None], (t, n))[mask], order[mask]] = 1
+    return chunk
+
+
 def sample_curie_weiss(
     n: int, beta_j: float, beta_h: float = 0.0, samples: int = 10000, seed: int = 0
 ) -> Job[SampleSet]:
@@ -115,17 +140,8 @@ def sample_curie_weiss(
         t = min(max(1, CHUNK_SPINS // n), samples - done)
         idx = np.searchsorted(cdf, rng.random(t), side="right")
         ups = (m_values[np.minimum(idx, m_values.size - 1)] + n) // 2  # (t,)
-        # selection sampling: site j is up with probability (ups left) / (sites left),
-        # which places the ups uniformly over all C(N, ups) arrangements
-        u = rng.random((n, t))
-        left = ups.astype(np.float64)
-        chunk = np.empty((n, t), dtype=np.int8)
-        for j in range(n):
-            take = u[j] * (n - j) < left
-            left -= take
-            chunk[j] = take
-        chunk = (2 * chunk - 1).T
-        out[done : done + t] = chunk
+        out_chunk = _place_ups(rng, ups, n)
+        out[done : done + t] = out_chunk
         done += t
         yield Progress("sample", done, samples)
     mag = out.sum(axis=1, dtype=np.int64).astype(np.float32) / n
