@@ -180,3 +180,22 @@ def test_raster_rebin_larger_than_the_recording(tmp_path, raster):
         rec.rebin(100.0)
     with pytest.raises(ParameterError, match=r"r\.npy.*bin size"):
         load_recording(tmp_path / "r.npy", bin_size=-1.0)
+
+
+@pytest.mark.parametrize("suffix", [".mat", ".npy", ".npz", ".nwb"])
+def test_truncated_files_of_every_format(tmp_path, raster, suffix):
+    from conftest import write_nwb
+
+    whole = tmp_path / f"whole{suffix}"
+    if suffix == ".mat":
+        scipy.io.savemat(whole, {"data": raster})
+    elif suffix == ".npy":
+        np.save(whole, raster)
+    elif suffix == ".npz":
+        np.savez(whole, raster=raster)
+    else:
+        write_nwb(whole, [np.array([0.1, 0.5]), np.array([0.2])])
+    cut = tmp_path / f"cut{suffix}"
+    cut.write_bytes(whole.read_bytes()[: len(whole.read_bytes()) // 2])
+    with pytest.raises(InputError, match=rf"cut\{suffix}"):
+        load_recording(cut)

@@ -107,13 +107,15 @@ def _from_array(arr, path, bin_size, t_start, t_stop, layout, repeats, lazy, ext
 
 def _load_npz(path, bin_size, t_start, t_stop, layout, repeats, variable, lazy) -> Recording:
     try:
-        with np.load(path, allow_pickle=False) as z:
-            keys = list(z.files)
-            if "configurations" in keys:
-                configs = True
+        # our own file handle: np.load leaks it when the zip is damaged
+        with open(path, "rb") as fh:
+            z = np.load(fh, allow_pickle=False)
+            if not isinstance(z, np.lib.npyio.NpzFile):  # a plain .npy under a .npz name
+                configs, arrays = False, {"raster": np.asarray(z)}
             else:
-                configs = False
-                arrays = {k: z[k] for k in keys}
+                with z:
+                    configs = "configurations" in z.files
+                    arrays = {} if configs else {k: z[k] for k in z.files}
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
         raise InputError(path, f"cannot read this .npz file: {err}") from err
     if configs:

@@ -39,7 +39,7 @@ def read_mat_arrays(path) -> dict[str, np.ndarray]:
 
     try:
         contents = scipy.io.loadmat(path)
-    except (ValueError, TypeError, OSError, EOFError) as err:
+    except (ValueError, TypeError, OSError, EOFError, scipy.io.matlab.MatReadError) as err:
         raise InputError(path, f"cannot read this MATLAB file: {err}") from err
     return {
         k: v for k, v in contents.items()

@@ -129,6 +129,13 @@ def read_nwb_units(path, units_path: str | None = None) -> SpikeTrains:
     the span of all intervals, and each unit's intervals are kept in ``units["obs_intervals"]``.
     """
     path = Path(path)
+    try:
+        return _read_units(path, units_path)
+    except (OSError, KeyError, RuntimeError) as err:  # h5py read errors of a damaged file
+        raise InputError(path, f"cannot read the Units table (damaged file?): {err}") from err
+
+
+def _read_units(path: Path, units_path: str | None) -> SpikeTrains:
     with open_hdf5(path) as f:
         check_nwb2(f, path)
         upath = find_units(f, path, units_path)
