@@ -21,8 +21,13 @@ import numpy as np
 import torch
 
 from napari_vaemf.core.capacity import (
-    CapacitySettings, capacity_sweep, compare_sizes, default_partitions, exact_estimates,
-    headline_mi)
+    CapacitySettings,
+    capacity_sweep,
+    compare_sizes,
+    default_partitions,
+    exact_estimates,
+    headline_mi,
+)
 from napari_vaemf.core.progress import drive
 from napari_vaemf.core.vae import VAEConfig
 

@@ -6,7 +6,7 @@ import torch
 
 from napari_vaemf.cli import main
 from napari_vaemf.core.capacity import curie_weiss_bipartite_mi
-from napari_vaemf.core.configs import SampleSet, save_configurations
+from napari_vaemf.core.configs import save_configurations
 
 
 @pytest.fixture(autouse=True)
@@ -18,8 +18,8 @@ def _one_thread():
 
 
 def test_capacity_cli_writes_json_and_png(tmp_path, capsys):
-    from napari_vaemf.core.samplers import sample_curie_weiss
     from napari_vaemf.core.progress import drive
+    from napari_vaemf.core.samplers import sample_curie_weiss
 
     s = drive(sample_curie_weiss(12, 1.5, samples=1200, seed=2), bar=False)
     path = tmp_path / "cw.npz"

@@ -66,7 +66,12 @@ def _layout(choice: str, model: str | None, n: int):
 
 def run(args: argparse.Namespace) -> int:
     from napari_vaemf.core.capacity import (
-        CapacitySettings, capacity_sweep, default_partitions, exact_estimates, plot_report)
+        CapacitySettings,
+        capacity_sweep,
+        default_partitions,
+        exact_estimates,
+        plot_report,
+    )
     from napari_vaemf.core.recordings import load_recording
     from napari_vaemf.core.vae import VAEConfig
 

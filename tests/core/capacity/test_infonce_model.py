@@ -7,10 +7,10 @@ from napari_vaemf.core.capacity import (
     InfoNCEConfig,
     contiguous_halves,
     curie_weiss_bipartite_mi,
+    fit_rate,
     infonce_bipartite_mi,
     model_bipartite_mi,
     mutual_information_from_log_joint,
-    fit_rate,
 )
 from napari_vaemf.core.progress import drive
 from napari_vaemf.core.vae import Fit, VAEConfig

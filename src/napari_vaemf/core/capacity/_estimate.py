@@ -18,8 +18,8 @@ import numpy as np
 from scipy.special import xlogy
 from scipy.stats import norm
 
-from napari_vaemf.core.errors import InputError, ParameterError
 from napari_vaemf.core.capacity._partitions import Bipartition
+from napari_vaemf.core.errors import InputError, ParameterError
 
 __all__ = ["MIEstimate", "plugin_mi", "half_statistics", "plugin_bipartite_mi"]
 

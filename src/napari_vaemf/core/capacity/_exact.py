@@ -18,8 +18,8 @@ from typing import Callable
 import numpy as np
 from scipy.special import gammaln, logsumexp
 
-from napari_vaemf.core.errors import ParameterError
 from napari_vaemf.core.capacity._partitions import Bipartition
+from napari_vaemf.core.errors import ParameterError
 
 __all__ = ["mutual_information_from_log_joint", "curie_weiss_half_joint",
            "curie_weiss_bipartite_mi", "hopfield_half_states", "hopfield_bipartite_mi",

@@ -128,7 +128,8 @@ def infonce_bipartite_mi(x: np.ndarray, encoding: str, partition: Bipartition,
     values = [v for p in passes for v in p]
     first_pass = passes[0]
     value = float(np.mean(values))
-    se = float(np.std(first_pass, ddof=1) / np.sqrt(len(first_pass))) if len(first_pass) > 1 else 0.0
+    k = len(first_pass)
+    se = float(np.std(first_pass, ddof=1) / np.sqrt(k)) if k > 1 else 0.0
     cap = math.log(bsz)
     saturated = value > cap - 0.5
     if saturated:

@@ -60,7 +60,7 @@ class CapacityReport:
     tolerance_nats: float  # the held-out log-lik tolerance that was applied
     reasons: list[str] = field(default_factory=list)  # why latents_needed / mean_field
     settings: dict = field(default_factory=dict)  # the sweep's settings (json-able)
-    paired_se: dict = field(default_factory=dict)  # K -> paired s.e. of (K - best K) held-out log-lik
+    paired_se: dict = field(default_factory=dict)  # K -> paired s.e. of held-out (K - best K)
 
     def per_k(self) -> list[dict]:
         """Seed-averaged numbers per K (mean and seed standard deviation)."""
