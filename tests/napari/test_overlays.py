@@ -94,3 +94,25 @@ def test_salamander_size_decimates_fast():
     assert len(pts[0]) <= ov.MAX_POINTS and len(pts[1]["features"]["m1"]) == len(pts[0])
     assert lab.shape[1] <= ov.MAX_LABEL_COLUMNS
     assert elapsed < 5.0
+
+
+def test_path_level_of_detail_is_exact_when_zoomed_in():
+    t = 283_041
+    geom = ov.RasterGeometry(50, t, 0.02, 0.01, ("pixel", "second"))
+    z = np.random.default_rng(5).normal(size=(t, 2))
+    paths, kw, _ = ov.latent_trajectory_layer(z, geom)
+    lod = kw["metadata"]["lod"]
+    assert kw["units"] == ("pixel", "second")
+    assert all(len(p) <= ov.MAX_PATH_VERTICES for p in paths)
+    x0, x1 = 1000.0, 1010.0  # a 10 s window: 500 bins, shown with one window either side
+    assert lod.needs_update(x0, x1)
+    zoomed = lod.paths(x0, x1)
+    j0, j1 = lod.window
+    assert j0 <= (x0 - geom.t_start) / geom.bin_size and j1 >= (x1 - geom.t_start) / geom.bin_size
+    assert len(zoomed[0]) == j1 - j0  # every bin, no decimation
+    np.testing.assert_allclose(zoomed[1][:, 1], geom.times(t)[j0:j1])
+    lane_centre = -0.5 - geom.gap - 1.5 * lod.lane
+    np.testing.assert_allclose(
+        zoomed[1][:, 0], lane_centre - 0.45 * lod.lane * z[j0:j1, 1] / np.abs(z[:, 1]).max()
+    )
+    assert not lod.needs_update(x0 + 2.0, x1 + 2.0)  # a short pan stays inside the window

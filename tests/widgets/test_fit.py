@@ -40,6 +40,15 @@ def test_fit_adds_latent_layers(cw_layer, press_and_wait):
     pts = viewer.layers[f"{layer.name}: latent space"]
     assert pts.data.shape == (T, 2)
     assert np.allclose(pts.features["time"], np.arange(T))
+    # zooming onto a few samples re-draws the paths at full resolution for that window
+    lod = paths.metadata["lod"]
+    lod.max_vertices = 200  # pretend the recording is long (600 bins > 200)
+    camera = getattr(viewer, "scene", viewer).camera
+    camera.center = (0.0, 5.0, 100.0)[-len(camera.center):]
+    camera.zoom = 50.0
+    w._refresh_paths()
+    j0, j1 = lod.window
+    assert 0 < j0 < 100 < j1 < T and len(paths.data[0]) == j1 - j0
     # lines were drawn for train, held-out and each latent
     assert len(w.plot.axes[0].lines) == 2 and len(w.plot.axes[1].lines) == 2
     w.close()

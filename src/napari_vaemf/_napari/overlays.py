@@ -41,6 +41,7 @@ class RasterGeometry:
     n_bins: int  # columns of the raster image
     bin_size: float = 1.0  # world width of one column (seconds, or 1 for sample index)
     t_start: float = 0.0  # world x of the centre of column 0
+    units: tuple[str, str] | None = None  # the raster's (row, column) units, e.g. ("pixel", "second")
 
     @classmethod
     def of(cls, layer) -> RasterGeometry:
@@ -48,9 +49,16 @@ class RasterGeometry:
         shape = tuple(layer.data.shape)
         if getattr(layer, "rgb", False):
             shape = shape[:-1]
+        units = getattr(layer, "units", None)
+        units = tuple(str(u) for u in units[-2:]) if units is not None else None
         return cls(
-            int(shape[-2]), int(shape[-1]), float(layer.scale[-1]), float(layer.translate[-1])
+            int(shape[-2]), int(shape[-1]), float(layer.scale[-1]), float(layer.translate[-1]),
+            units,
         )
+
+    def layer_units(self) -> dict:
+        """``{"units": ...}`` for the overlay layers (napari warns when units differ)."""
+        return {"units": self.units} if self.units else {}
 
     @property
     def left(self) -> float:
@@ -114,6 +122,7 @@ def pattern_layers(patterns, fields, geom: RasterGeometry, name: str = "patterns
                     scale=(1.0, col),
                     interpolation2d="nearest",
                     metadata={"vaemf": {"kind": "patterns", "shape": list(p.shape)}},
+                    **geom.layer_units(),
                 ),
                 "image",
             )
@@ -133,6 +142,7 @@ def pattern_layers(patterns, fields, geom: RasterGeometry, name: str = "patterns
                     scale=(1.0, col),
                     interpolation2d="nearest",
                     metadata={"vaemf": {"kind": "fields", "shape": list(f.shape)}},
+                    **geom.layer_units(),
                 ),
                 "image",
             )
@@ -160,37 +170,84 @@ def envelope(y: np.ndarray, max_vertices: int = MAX_PATH_VERTICES) -> np.ndarray
     return np.unique(np.minimum(idx, n - 1))
 
 
+class PathLOD:
+    """Level of detail for latent paths: at most ``max_vertices`` per path inside [x0, x1].
+
+    Zoomed out, each path is a min/max envelope of the whole recording; zoomed in, the
+    visible window is shown at full resolution (plus one window either side, so that a
+    short pan needs no update).
+    """
+
+    def __init__(self, z: np.ndarray, geom: RasterGeometry, max_vertices: int = MAX_PATH_VERTICES):
+        self.z = np.asarray(z, dtype=np.float64).reshape(len(z), -1)
+        self.geom = geom
+        self.max_vertices = max_vertices
+        self.lane = max(3.0, 0.25 * geom.n_units)
+        scales = np.max(np.abs(self.z), axis=0) if len(self.z) else np.ones(self.z.shape[1])
+        self.scales = np.where(scales > 0, scales, 1.0)
+        self.window: tuple[int, int] = (0, len(self.z))  # bins shown by the last paths()
+
+    def bins(self, x0: float | None, x1: float | None) -> tuple[int, int]:
+        """Bins covering [x0, x1] widened by its width on either side."""
+        t = len(self.z)
+        if x0 is None or x1 is None:
+            return 0, t
+        g = self.geom
+        j0 = int(np.floor((x0 - g.t_start) / g.bin_size))
+        j1 = int(np.ceil((x1 - g.t_start) / g.bin_size)) + 1
+        width = max(1, j1 - j0)
+        return max(0, j0 - width), min(t, j1 + width)
+
+    def paths(self, x0: float | None = None, x1: float | None = None) -> list[np.ndarray]:
+        """One (vertices, 2) path per latent in world coordinates for the window [x0, x1]."""
+        j0, j1 = self.bins(x0, x1)
+        self.window = (j0, j1)
+        times = self.geom.times(len(self.z))
+        out = []
+        for k in range(self.z.shape[1]):
+            zk = self.z[j0:j1, k]
+            idx = j0 + envelope(zk, self.max_vertices)
+            centre = -0.5 - self.geom.gap - (k + 0.5) * self.lane
+            out.append(np.column_stack([centre - 0.45 * self.lane * self.z[idx, k] / self.scales[k], times[idx]]))
+        return out
+
+    def needs_update(self, x0: float, x1: float) -> bool:
+        """True when the visible [x0, x1] is outside the current window, or much narrower
+        than a decimated window (zoomed in: more detail available)."""
+        g, t = self.geom, len(self.z)
+        j0 = max(0, int(np.floor((x0 - g.t_start) / g.bin_size)))
+        j1 = min(t, int(np.ceil((x1 - g.t_start) / g.bin_size)) + 1)
+        w0, w1 = self.window
+        inside = w0 <= j0 and j1 <= w1
+        decimated = (w1 - w0) > self.max_vertices // 2
+        zoomed_in = decimated and (j1 - j0) * 3 < (w1 - w0) / 2
+        return not inside or zoomed_in
+
+
 def latent_trajectory_layer(latents, geom: RasterGeometry, name: str = "latents") -> tuple:
     """Posterior means z_k(t) as paths in a band above the raster, on its time axis.
 
-    Latent k gets a lane of height ``lane`` above the raster; within its lane the path is
-    z_k(t) / max|z_k| (up = positive); the scale factors are in the layer's metadata.
+    Latent k gets a lane above the raster; within its lane the path is z_k(t) / max|z_k|
+    (up = positive). ``metadata["lod"]`` is the :class:`PathLOD` that re-decimates the
+    paths for the visible time window (the Fit widget calls it when the camera moves).
     """
-    z = np.asarray(latents, dtype=np.float64)
-    z = z.reshape(len(z), -1)
-    t_count, k_count = z.shape
-    lane = max(3.0, 0.25 * geom.n_units)
-    times = geom.times(t_count)
-    paths, colors, scales = [], [], []
-    for k in range(k_count):
-        zk = z[:, k]
-        s = float(np.max(np.abs(zk))) if t_count else 1.0
-        s = s if s > 0 else 1.0
-        centre = -0.5 - geom.gap - (k + 0.5) * lane
-        idx = envelope(zk)
-        paths.append(np.column_stack([centre - 0.45 * lane * zk[idx] / s, times[idx]]))
-        colors.append(LATENT_COLORS[k % len(LATENT_COLORS)])
-        scales.append(s)
+    lod = PathLOD(latents, geom)
+    k_count = lod.z.shape[1]
+    colors = [LATENT_COLORS[k % len(LATENT_COLORS)] for k in range(k_count)]
     kwargs = dict(
         name=name,
         shape_type="path",
         edge_color=colors,
-        edge_width=max(0.15, 0.02 * lane),
-        features={"latent": np.arange(k_count), "max_abs": np.asarray(scales)},
+        edge_width=max(0.15, 0.02 * lod.lane),
+        features={"latent": np.arange(k_count), "max_abs": lod.scales},
         text={"string": "z{latent}", "anchor": "upper_left", "size": 9, "color": "white"},
-        metadata={"vaemf": {"kind": "latent trajectories", "lane": lane, "max_abs": scales}},
+        metadata={
+            "vaemf": {"kind": "latent trajectories", "lane": lod.lane, "max_abs": lod.scales.tolist()},
+            "lod": lod,
+        },
+        **geom.layer_units(),
     )
-    return (paths, kwargs, "shapes")
+    return (lod.paths(), kwargs, "shapes")
 
 
 def _panel(geom: RasterGeometry, strip: bool) -> tuple[float, float, float]:
@@ -249,6 +306,7 @@ def latent_points_layers(
             metadata={
                 "vaemf": {"kind": "latent space", "stride": stride, "axes": ["z0", "z1"]}
             },
+            **geom.layer_units(),
         ),
         "points",
     )
@@ -261,6 +319,7 @@ def latent_points_layers(
             border_width=0.3,
             size=size * 6,
             metadata={"vaemf": {"kind": "latent cursor"}},
+            **geom.layer_units(),
         ),
         "points",
     )
@@ -342,6 +401,7 @@ def overlap_labels_layer(
             translate=(top + height / 2, geom.left + dx / 2),
             opacity=0.9,
             metadata={"vaemf": {"kind": "overlaps", "threshold": thr, "block": factor}},
+            **geom.layer_units(),
         ),
         "labels",
     )

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QPushButton
 
 from ..core.errors import InputError
@@ -160,6 +161,12 @@ class FitWidget(JobWidget):
         self.latents: np.ndarray | None = None
         self.history: list[dict] = []  # one row per epoch, as plotted
         self._link = None
+        self._paths_layer = None
+        self._camera_connected = False
+        self._lod_timer = QTimer(self)  # re-decimate the latent paths once the camera rests
+        self._lod_timer.setSingleShot(True)
+        self._lod_timer.setInterval(150)
+        self._lod_timer.timeout.connect(self._refresh_paths)
         self._set_saving(False)
 
     # -- start / progress -------------------------------------------------------------------
@@ -271,7 +278,13 @@ class FitWidget(JobWidget):
         layer = self.source_layer
         if layer is None or layer not in self.viewer.layers:
             return
-        put_layer(self.viewer, made["paths"])
+        self._paths_layer = put_layer(self.viewer, made["paths"])
+        if not self._camera_connected:
+            camera = getattr(self.viewer, "scene", self.viewer).camera  # napari >= 0.9: scene
+            self._connect(camera.events.zoom, self._on_camera)
+            self._connect(camera.events.center, self._on_camera)
+            self._camera_connected = True
+        self._refresh_paths()
         put_layer(self.viewer, made["points"])
         link = made["link"]
         link.marker = put_layer(self.viewer, made["marker"])
@@ -280,6 +293,33 @@ class FitWidget(JobWidget):
         self._link = link
         self._connect(self.viewer.cursor.events.position, link)
         self.viewer.layers.selection.active = layer
+
+    def _on_camera(self, event=None) -> None:
+        self._lod_timer.start()
+
+    def _visible_x(self) -> tuple[float, float] | None:
+        camera = getattr(self.viewer, "scene", self.viewer).camera
+        qt_viewer = getattr(self.viewer.window, "_qt_viewer", None)
+        size = getattr(getattr(qt_viewer, "canvas", None), "size", None)
+        width = float(size[-1]) if size is not None else 1000.0
+        half = 0.5 * width / max(camera.zoom, 1e-12)
+        x = float(camera.center[-1])
+        return x - half, x + half
+
+    def _refresh_paths(self) -> None:
+        """Show the latent paths at full resolution in the visible window (zoomed in)."""
+        layer = self._paths_layer
+        if self._closed or layer is None or layer not in self.viewer.layers:
+            return
+        lod = layer.metadata.get("lod")
+        window = self._visible_x()
+        if lod is None or window is None or not lod.needs_update(*window):
+            return
+        layer.data = (lod.paths(*window), "path")
+
+    def shutdown(self, timeout_s: float = 60.0) -> None:
+        self._lod_timer.stop()
+        super().shutdown(timeout_s)
 
     def _disconnect(self, emitter, callback) -> None:
         emitter.disconnect(callback)
