@@ -51,6 +51,28 @@ def write_nwb(path: Path, trains, *, where: str = "units", columns=None, obs_int
     return path
 
 
+class Shared:
+    """The real files of /work/shared/data; ``need(path)`` skips when one is absent."""
+
+    MTL, PHY, NWB1, SALAMANDER, APLYSIA = MTL, PHY, NWB1, SALAMANDER, APLYSIA
+    need = staticmethod(need)
+
+
+@pytest.fixture
+def shared():
+    return Shared
+
+
+@pytest.fixture(name="write_nwb")
+def write_nwb_fixture():
+    return write_nwb
+
+
+@pytest.fixture(name="sha256")
+def sha256_fixture():
+    return sha256
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)

@@ -5,7 +5,6 @@ import h5py
 import numpy as np
 import pytest
 import scipy.io
-from conftest import APLYSIA, SALAMANDER, need
 
 from napari_vaemf.core.configs import SampleSet, save_configurations
 from napari_vaemf.core.errors import InputError, ParameterError
@@ -153,14 +152,14 @@ def test_bad_repeats_option(tmp_path, raster):
         load_recording(path, repeats=7)
 
 
-def test_acceptance_salamander():
-    rec = load_recording(need(SALAMANDER), bin_size=0.02)
+def test_acceptance_salamander(shared):
+    rec = load_recording(shared.need(shared.SALAMANDER), bin_size=0.02)
     assert rec.raster.shape == (50, 283_041) and rec.repeats == 297
     assert rec.encoding == "binary" and rec.raster.mean() == pytest.approx(0.03845, abs=1e-5)
 
 
-def test_aplysia_spike_list():
-    rec = load_recording(need(APLYSIA), bin_size=0.02)
+def test_aplysia_spike_list(shared):
+    rec = load_recording(shared.need(shared.APLYSIA), bin_size=0.02)
     assert rec.n_units == 125 and rec.n_spikes() == 17_059 and rec.n_bins == 4500  # SOURCE.md
     assert rec.samples().mean() == pytest.approx(0.0301, abs=1e-4)
 
@@ -183,9 +182,8 @@ def test_raster_rebin_larger_than_the_recording(tmp_path, raster):
 
 
 @pytest.mark.parametrize("suffix", [".mat", ".npy", ".npz", ".nwb"])
-def test_truncated_files_of_every_format(tmp_path, raster, suffix):
-    from conftest import write_nwb
-
+def test_truncated_files_of_every_format(tmp_path, raster, suffix, write_nwb):
+    
     whole = tmp_path / f"whole{suffix}"
     if suffix == ".mat":
         scipy.io.savemat(whole, {"data": raster})

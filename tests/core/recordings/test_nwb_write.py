@@ -7,7 +7,6 @@ import types
 import numpy as np
 import pytest
 import scipy.io
-from conftest import MTL, NWB1, SALAMANDER, need, sha256, write_nwb
 
 from napari_vaemf.core.errors import InputError, ParameterError
 from napari_vaemf.core.recordings import load_recording, save_fit_to_nwb
@@ -29,7 +28,7 @@ def critical_messages(path):
     return [m for m in inspect_nwbfile(path) if m is not None and m.importance == Importance.CRITICAL]
 
 
-def test_round_trip_through_pynwb(tmp_path, poisson_trains):
+def test_round_trip_through_pynwb(tmp_path, poisson_trains, write_nwb, sha256):
     from pynwb import NWBHDF5IO
 
     ids = np.arange(len(poisson_trains)) + 40
@@ -54,13 +53,13 @@ def test_round_trip_through_pynwb(tmp_path, poisson_trains):
     assert critical_messages(out) == []
 
 
-def test_real_nwb_fit_passes_nwbinspector(tmp_path):
-    rec = load_recording(need(MTL))
+def test_real_nwb_fit_passes_nwbinspector(tmp_path, shared):
+    rec = load_recording(shared.need(shared.MTL))
     out = save_fit_to_nwb(fake_fit(rec), rec, tmp_path / "mtl_fit.nwb")
     assert critical_messages(out) == []
 
 
-def test_refuses_source_and_existing_files(tmp_path, poisson_trains):
+def test_refuses_source_and_existing_files(tmp_path, poisson_trains, write_nwb):
     src = write_nwb(tmp_path / "src.nwb", poisson_trains)
     rec = load_recording(src)
     with pytest.raises(ParameterError, match="source"):
@@ -74,13 +73,13 @@ def test_refuses_source_and_existing_files(tmp_path, poisson_trains):
         save_fit_to_nwb(bad, rec, tmp_path / "other.nwb")
 
 
-def test_inputs_never_modified(tmp_path, poisson_trains):
+def test_inputs_never_modified(tmp_path, poisson_trains, shared, write_nwb, sha256):
     """Every input is hashed before and after reading, failing to read, and writing a fit."""
     inputs = [write_nwb(tmp_path / "in.nwb", poisson_trains)]
     scipy.io.savemat(tmp_path / "r.mat", {"data": (np.arange(600).reshape(100, 6) % 7 == 0).astype(np.uint8)})
     np.save(tmp_path / "r.npy", (np.arange(600).reshape(100, 6) % 5 == 0).astype(np.uint8))
     inputs += [tmp_path / "r.mat", tmp_path / "r.npy"]
-    inputs += [p for p in (MTL, SALAMANDER, NWB1) if p.is_file()]
+    inputs += [p for p in (shared.MTL, shared.SALAMANDER, shared.NWB1) if p.is_file()]
     before = {p: sha256(p) for p in inputs}
     for i, p in enumerate(inputs):
         try:

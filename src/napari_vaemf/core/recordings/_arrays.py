@@ -18,6 +18,8 @@ LAYOUTS = ("auto", "bins_by_units", "units_by_bins", "repeats_bins_units")
 AUTO_ASPECT = 8
 # split-half PSTH reliability a repeat structure must reach to be inferred
 REPEAT_RELIABILITY = 0.8
+# rasters bigger than this are not searched for repeats (pass repeats= instead)
+MAX_DETECT_CELLS = 200_000_000
 
 
 def _integer_valued(a: np.ndarray) -> bool:
@@ -159,7 +161,7 @@ def detect_repeats(raster: np.ndarray, min_bins: int = 20, min_repeats: int = 4)
     the strong ones do not nest.
     """
     n, t = raster.shape
-    if t < min_bins * min_repeats:
+    if t < min_bins * min_repeats or n * t > MAX_DETECT_CELLS:
         return None
     cands = [r for r in range(min_repeats, t // min_bins + 1) if t % r == 0]
     if len(cands) > 64:  # highly composite lengths: keep it cheap, stay undecided

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 DEFAULT_CHUNK_BINS = 65536
 
 
-@dataclass
+@dataclass(eq=False)  # identity: fields are arrays
 class SpikeTrains:
     """Spike times of several units, stored flat (unit after unit) like NWB's ragged arrays."""
 

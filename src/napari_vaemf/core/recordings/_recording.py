@@ -21,7 +21,7 @@ LAZY_CELLS = 200_000_000
 ENCODINGS = ("binary", "counts", "spin", "vector")
 
 
-@dataclass
+@dataclass(eq=False)  # identity: fields are arrays
 class Recording:
     """A population recording or a set of model configurations, ready to show and to fit.
 
