@@ -62,6 +62,15 @@ def test_select_units_and_window(rec):
         rec.select(units=[99])
 
 
+def test_select_subsets_per_unit_truth():
+    x = np.array([[1, -1, 1], [-1, -1, 1]], dtype=np.int8)
+    pat = np.array([[1, 1], [-1, 1], [1, -1]], dtype=np.int8)  # (N, P)
+    r = Recording.from_sampleset(SampleSet("hopfield", x, {}, {"patterns": pat, "beta": np.array(1.4)}))
+    sub = r.select(units=[0, 2])
+    np.testing.assert_array_equal(sub.truth["patterns"], pat[[0, 2]])
+    assert sub.truth["beta"] == 1.4 and sub.n_units == 2
+
+
 def test_from_sampleset_keeps_model_and_truth():
     x = np.array([[1, -1, 1], [-1, -1, 1]], dtype=np.int8)
     r = Recording.from_sampleset(SampleSet("curie-weiss", x, {"beta_j": 1.1}, {"m": np.array([0.1])}))

@@ -194,10 +194,9 @@ class Recording:
         bin_size = check_bin_size(bin_size, self.source or self.name)
         if t_stop is None and self.t_stop is not None and self.bin_size is not None:
             t_stop = self.t_stop
-        counts = st.counts()
-        n_guess = (t_stop - t_start) / bin_size if t_stop is not None else (st.first_last()[1] - t_start) / bin_size
+        end = t_stop if t_stop is not None else st.first_last()[1]
         if lazy is None:
-            lazy = len(counts) * n_guess > LAZY_CELLS
+            lazy = len(st) * (end - t_start) / bin_size > LAZY_CELLS
         binner = bin_spikes_lazy if lazy else bin_spikes
         raster = binner(st, bin_size, t_start, t_stop)
         return replace(self, raster=raster, bin_size=float(bin_size), t_start=float(t_start), encoding="counts")
@@ -205,7 +204,8 @@ class Recording:
     def select(self, units=None, t_start: float | None = None, t_stop: float | None = None) -> "Recording":
         """A sub-recording: ``units`` are positions (ints) or a boolean mask; a time window in s.
 
-        The window snaps outward to whole bins of this recording.
+        The window snaps outward to whole bins of this recording (bins, not seconds, when the
+        bin size is unknown). Truth arrays with one row per unit are subset with the units.
         """
         rec = self
         if units is not None:
@@ -215,7 +215,11 @@ class Recording:
                 raise ParameterError(f"unit selection out of range 0..{self.n_units - 1}")
             cols = {k: np.asarray(v)[idx] for k, v in self.units.items()}
             st = self.spike_trains.select(idx) if self.spike_trains is not None else None
-            truth = dict(self.truth)
+            # truth arrays with one row per unit (e.g. Hopfield patterns (N, P)) follow the units
+            truth = {
+                k: (np.asarray(v)[idx] if np.ndim(v) >= 1 and np.shape(v)[0] == self.n_units else v)
+                for k, v in self.truth.items()
+            }
             rec = replace(rec, raster=rec.raster[idx], units=cols, spike_trains=st, truth=truth)
         if t_start is None and t_stop is None:
             return rec
