@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from napari_vaemf._napari.layers import PYRAMID_MIN_BINS, recording_layer
 from napari_vaemf.core.recordings import Recording, SpikeTrains
@@ -45,3 +46,24 @@ def test_vectors_show_as_rgb():
     data, kwargs, kind = recording_layer(Recording(raster=v, encoding="vector"))
     layer = Layer.create(data, kwargs, kind)
     assert layer.rgb and layer.data.shape == (3, 7, 3) and list(layer.contrast_limits) == [-1.0, 1.0]
+
+
+@pytest.mark.gui
+def test_viewer_shows_a_lazy_recording_without_densifying(make_napari_viewer):
+    """200 units x 20 min at 1 ms (2.4e8 cells) display from the pyramid: memory stays small."""
+    import tracemalloc
+
+    from napari.layers import Layer
+
+    rng = np.random.default_rng(0)
+    trains = [np.sort(rng.uniform(0, 1200.0, 300)) for _ in range(200)]
+    rec = Recording.from_spike_trains(SpikeTrains.from_list(trains), 0.001)
+    assert rec.is_lazy
+    viewer = make_napari_viewer()
+    tracemalloc.start()
+    layer = viewer.add_layer(Layer.create(*recording_layer(rec)))
+    viewer.reset_view()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert layer.multiscale and layer.data_level > 0
+    assert peak < rec.n_units * rec.n_bins / 4  # far below the 240 MB dense raster
