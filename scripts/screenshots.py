@@ -106,7 +106,7 @@ def salamander(out: Path, app, epochs: int) -> None:
     wait(app, fit_w)
     layer = fit_w.source_layer
     t0 = float(layer.translate[-1])
-    zoom_to(viewer, t0 - 25, t0 + 60, -30, 50 + 70)
+    zoom_to(viewer, t0 - 25, t0 + 60, -40, 50 + 70)
     save(viewer, out / "salamander_latents.png", app)
     fit_w.close()
     load_w.close()

@@ -27,7 +27,9 @@ def test_parse_units():
         parse_units("a", 5)
 
 
-def test_rebin_spike_recording_without_disk(make_napari_viewer, qtbot, press_and_wait, monkeypatch):
+def test_rebin_spike_recording_without_disk(
+    make_napari_viewer, qtbot, press_and_wait, monkeypatch, tmp_path
+):
     if not APLYSIA.exists():
         pytest.skip(f"shared data not found: {APLYSIA}")
     viewer = make_napari_viewer()
@@ -56,6 +58,23 @@ def test_rebin_spike_recording_without_disk(make_napari_viewer, qtbot, press_and
         for t in np.split(st.times, st.ends[:-1])[:10]
     )
     assert int(np.asarray(rec.raster).sum()) == expected
+    # fit the re-binned layer briefly and save the fit as a checkpoint and as NWB
+    from napari_vaemf._widgets._fit import FitWidget
+
+    fit_w = FitWidget(viewer)
+    fit_w.form.set_values(latents=1, epochs=2, batch_size=64, device="cpu", holdout=0.2)
+    press_and_wait(fit_w)
+    ckpt = fit_w._on_save_checkpoint(path=str(tmp_path / "fit.pt"))
+    assert ckpt is not None and ckpt.exists()
+    out = fit_w._on_save_nwb(path=str(tmp_path / "fit.nwb"))
+    assert out is not None
+    from pynwb import NWBHDF5IO
+
+    with NWBHDF5IO(str(out), "r") as io:
+        nwb = io.read()
+        series = [o for o in nwb.objects.values() if type(o).__name__ == "TimeSeries"]
+        assert any(np.asarray(ts.data).shape == (200, 1) for ts in series)
+    fit_w.close()
     # going back to all units at the original bin size restores the first raster exactly
     w.form.set_values(bin_size=float(rec0.bin_size), t_from=0.0, t_to=0.0, units="all")
     press_and_wait(w)
