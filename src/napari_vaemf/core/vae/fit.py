@@ -248,6 +248,10 @@ class Fit:
             self.best_test_neg_elbo = test_val
             self._best_state = copy.deepcopy(self.model.state_dict())
         self._bad_epochs = 0 if (significant or warm) else self._bad_epochs + 1
+        half = max(1, self.config.patience // 2)
+        if self._bad_epochs and self._bad_epochs % half == 0 and self.config.lr_decay < 1:
+            for group in self.optimizer.param_groups:  # stalled: smaller steps
+                group["lr"] *= self.config.lr_decay
         return self._bad_epochs >= self.config.patience
 
     def _epoch_batches(self, batches, bs: int, steps: int | None) -> Iterator[torch.Tensor]:

@@ -47,6 +47,7 @@ class VAEConfig:
     holdout: float = 0.1  # fraction held out (random rows) for early stopping, if no test_index
     patience: int = 8  # epochs without held-out improvement before stopping early
     min_delta: float = 1e-4  # improvement (nats/sample) that resets the patience counter
+    lr_decay: float = 0.5  # learning-rate factor each time held-out stalls for patience // 2 epochs
     seed: int = 0  # seed for initialisation, data split, batch order and noise
     device: str = "auto"  # "auto" (CUDA, then MPS, then CPU), or a torch device string
     train_k: int = 1  # importance samples in the training objective (1: ELBO, >1: IWAE bound)
@@ -62,6 +63,8 @@ class VAEConfig:
             raise ParameterError(f"decoder must be 'mlp' or 'identity', got {self.decoder!r}")
         if self.epochs < 0 or self.batch_size < 1 or self.lr <= 0:
             raise ParameterError("epochs must be >= 0, batch_size >= 1 and lr > 0")
+        if not 0.0 < self.lr_decay <= 1.0:
+            raise ParameterError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
         if not 0.0 <= self.holdout < 1.0:
             raise ParameterError(f"holdout must be in [0, 1), got {self.holdout}")
         if self.iwae_k < 1 or self.train_k < 1:
