@@ -28,7 +28,13 @@ def test_fit_adds_latent_layers(cw_layer, press_and_wait):
     w = FitWidget(viewer)
     assert w.picker.layer() is layer
     w.form.set_values(latents=2, epochs=3, batch_size=128, device="cpu", holdout=0.2)
+    seen = []  # (kind, epoch) in the order the main thread handled them
+    show, result = w.runner.on_progress, w.runner.on_result
+    w.runner.on_progress = lambda rec: (seen.append(("p", rec.metrics["epoch"])), show(rec))
+    w.runner.on_result = lambda out: (seen.append(("r", None)), result(out))
     press_and_wait(w)
+    epochs = [e for kind, e in seen if kind == "p"]
+    assert epochs == sorted(epochs) and seen[-1] == ("r", None)
     assert w.fit is not None and w.fit.epoch == 3
     assert [h["epoch"] for h in w.history] == [1, 2, 3]
     # the result is shown after the last progress record, not overwritten by it

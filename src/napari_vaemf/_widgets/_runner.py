@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -104,8 +105,8 @@ class JobRunner:
         self._done = threading.Event()
         self._done.set()
         self._stage: str | None = None
-        self._busy = False  # inside a progress handler
-        self._deferred: list[Callable[[], Any]] = []  # signals that arrived meanwhile
+        self._queue: deque[Callable[[], Any]] = deque()  # signals waiting to be handled
+        self._draining = False  # a handler is running
 
     @property
     def running(self) -> bool:
@@ -161,26 +162,22 @@ class JobRunner:
         return ok
 
     # -- main-thread handlers -------------------------------------------------------------
-    # A handler can re-enter the event loop (napari's progress bar does), so a later signal
-    # may arrive while a progress record is still being handled: such results/errors/ends
-    # are deferred until that handler is done, keeping the order the worker emitted them in.
-    def _defer(self, fn: Callable[[], Any]) -> bool:
-        if self._busy:
-            self._deferred.append(fn)
-            return True
-        return False
+    # A handler can re-enter the event loop (napari's progress bar does), so later signals
+    # may arrive while one is still being handled. Every signal goes through one FIFO queue
+    # drained by the outermost handler: handlers never nest and run in emission order.
+    def _enqueue(self, fn: Callable[[], Any]) -> None:
+        self._queue.append(fn)
+        if self._draining:
+            return
+        self._draining = True
+        try:
+            while self._queue:
+                self._queue.popleft()()
+        finally:
+            self._draining = False
 
     def _on_yielded(self, rec: Progress) -> None:
-        if self._defer(lambda: self._on_yielded(rec)):
-            return
-        self._busy = True
-        try:
-            self._show_progress(rec)
-        finally:
-            self._busy = False
-            deferred, self._deferred = self._deferred, []
-            for fn in deferred:
-                fn()
+        self._enqueue(lambda: self._show_progress(rec))
 
     def _show_progress(self, rec: Progress) -> None:
         if self.on_progress is not None:
@@ -197,22 +194,25 @@ class JobRunner:
                 pbar.update(rec.step - pbar.n)
 
     def _on_returned(self, outcome: Outcome) -> None:
-        if self._defer(lambda: self._on_returned(outcome)):
-            return
+        self._enqueue(lambda: self._returned(outcome))
+
+    def _returned(self, outcome: Outcome) -> None:
         if self.on_result is not None:
             self.on_result(outcome)
 
     def _on_errored(self, exc: BaseException) -> None:
-        if self._defer(lambda: self._on_errored(exc)):
-            return
+        self._enqueue(lambda: self._errored(exc))
+
+    def _errored(self, exc: BaseException) -> None:
         log.info("%s failed: %s", self.desc, exc, exc_info=exc)
         show_error(f"{self.desc} failed: {exc}")
         if self.on_error is not None:
             self.on_error(exc)
 
     def _on_finished(self) -> None:
-        if self._defer(self._on_finished):
-            return
+        self._enqueue(self._finished)
+
+    def _finished(self) -> None:
         worker, self.worker = self.worker, None
         if worker is not None:
             for sig, slot in (
