@@ -98,3 +98,36 @@ def test_settings_dataclasses_have_comments():
     for cls in (SimulateSettings, LoadSettings, FitSettings, CapacityWidgetSettings, TheorySettings):
         missing = [f.name for f in dataclasses.fields(cls) if not field_help(cls)[f.name]]
         assert not missing, (cls.__name__, missing)
+
+
+@pytest.mark.parametrize(
+    "failure, words",
+    [("nan", "nan"), ("oom", "out of memory")],
+)
+def test_worker_errors_are_notifications(make_napari_viewer, qtbot, monkeypatch, failure, words):
+    """A NaN loss or a torch RuntimeError (e.g. CUDA out of memory) in the worker becomes a
+    notification and the widget is usable again."""
+    import numpy as np
+
+    import napari_vaemf._widgets._runner as runner_mod
+    from napari_vaemf.core.progress import Progress
+    from napari_vaemf.core.vae import Fit
+
+    def broken_train(self, epochs=None):
+        yield Progress("train", 1, 10, {"epoch": 0, "neg_elbo": 5.0})
+        if failure == "nan":
+            yield Progress("train", 2, 10, {"epoch": 1, "neg_elbo": float("nan")})
+        raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(Fit, "train", broken_train)
+    shown = []
+    monkeypatch.setattr(runner_mod, "show_error", shown.append)
+    viewer = make_napari_viewer()
+    viewer.add_image((np.random.default_rng(0).random((6, 200)) < 0.3).astype(np.uint8))
+    w = FitWidget(viewer)
+    w.form.set_values(device="cpu")
+    w.start_button.click()
+    qtbot.waitUntil(lambda: w.runner.worker is None, timeout=20_000)
+    assert len(shown) == 1 and words in shown[0].lower()
+    assert w.start_button.isEnabled() and not w.stop_button.isEnabled()
+    w.close()

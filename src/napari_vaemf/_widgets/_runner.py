@@ -21,9 +21,17 @@ from napari.utils.notifications import show_error
 
 from ..core.progress import Job, Progress
 
-__all__ = ["Outcome", "JobRunner"]
+__all__ = ["Outcome", "JobRunner", "JobFailed"]
 
 log = logging.getLogger(__name__)
+
+
+class JobFailed(Exception):
+    """A job raised a RuntimeError (torch's out-of-memory, CUDA and shape errors are ones).
+
+    superqt takes a RuntimeError inside a generator worker for a deleted Qt object and ends
+    the worker silently (no ``errored``, no ``finished``), so the runner re-raises it as this.
+    """
 
 
 @dataclass
@@ -59,6 +67,8 @@ def _guarded(
         if then is not None:
             value = then(value if not stopped else None)
         return Outcome(value=value, stopped=stopped)
+    except RuntimeError as exc:
+        raise JobFailed(f"{type(exc).__name__}: {exc}") from exc
     finally:
         job.close()
         done.set()
