@@ -147,6 +147,8 @@ def plot_report(report: CapacityReport, path) -> None:
     if mi["estimate"] is not None:
         ax1.axhspan(mi["lower"], mi["upper"], color="C3", alpha=0.2)
         ax1.axhline(mi["estimate"], color="C3", label=f"data MI ({mi['method']})")
+    if mi.get("exact") is not None:
+        ax1.axhline(mi["exact"], color="k", ls=":", label="exact MI")
     ax1.set(xlabel="latents K", ylabel="nats / sample", title="rate vs bipartite MI")
     ax1.legend(fontsize=8)
     ax2.errorbar(ks, [r["test_loglik_nats"] for r in rows],
