@@ -85,13 +85,14 @@ def test_sample_data_fit_theory(make_napari_viewer, press_and_wait):
     n, t = layer.data.shape
     truth = np.asarray(layer.metadata["vaemf"]["truth"]["patterns"])
     p = truth.shape[1]
-    fit_w = FitWidget(viewer)
+    # the widgets as napari makes them from the Plugins menu (behind its plugin proxy)
+    _dock, fit_w = viewer.window.add_plugin_dock_widget("napari-vaemf", "Fit VAE")
     fit_w.form.set_values(latents=p, epochs=3, batch_size=128, device="cpu")
     press_and_wait(fit_w)
     assert layer.metadata["fit"] is fit_w.fit
     assert viewer.layers[f"{layer.name}: latent space"].data.shape == (t, 2)
-    th = TheoryWidget(viewer)
-    assert th.picker.layer() is layer
+    _dock, th = viewer.window.add_plugin_dock_widget("napari-vaemf", "Theory")
+    assert isinstance(th, TheoryWidget) and th.picker.layer() == layer
     th.form.set_values(theory="hopfield")
     press_and_wait(th)
     ex = th.extraction

@@ -16,15 +16,22 @@ from napari_vaemf._widgets._theory import TheoryWidget
 WIDGETS = [SimulateWidget, LoadRecordingWidget, FitWidget, CapacityWidget, TheoryWidget]
 
 
-@pytest.mark.parametrize("cls", WIDGETS)
-def test_every_control_has_a_tooltip(make_napari_viewer, cls):
-    w = cls(make_napari_viewer())
-    helps = field_help(w.settings_cls)
-    for name, control in w.form.widgets.items():
-        assert control.tooltip and control.tooltip == helps[name], name
-    for button in (w.start_button, w.stop_button):
-        assert button.toolTip()
-    w.close()
+def test_every_control_has_a_tooltip(make_napari_viewer):
+    viewer = make_napari_viewer()
+    names = ["Simulate", "Load recording", "Fit VAE", "Capacity", "Theory"]
+    for cls, name in zip(WIDGETS, names):
+        # as napari does it from the Plugins menu (npe2 manifest -> class -> viewer argument)
+        _dock, w = viewer.window.add_plugin_dock_widget("napari-vaemf", name)
+        assert type(w) is cls
+        assert getattr(w.viewer, "__wrapped__", w.viewer) is viewer  # napari's plugin proxy
+        helps = field_help(w.settings_cls)
+        for name, control in w.form.widgets.items():
+            assert control.tooltip and control.tooltip == helps[name], (cls.__name__, name)
+        for button in (w.start_button, w.stop_button):
+            assert button.toolTip()
+        if hasattr(w, "picker"):
+            assert w.picker.toolTip()
+        w.close()
 
 
 def test_settings_persist_between_sessions(make_napari_viewer, tmp_path, monkeypatch):
@@ -73,7 +80,7 @@ def test_close_while_fitting_stops_worker_and_disconnects(make_napari_viewer, qt
 
 
 def test_napari_closing_cancels_running_fit(make_napari_viewer, qtbot, press_and_wait):
-    viewer = make_napari_viewer()
+    viewer = make_napari_viewer(show=True)
     sim = SimulateWidget(viewer)
     sim.form.set_values(model="curie-weiss", n=10, samples=2000, seed=5)
     press_and_wait(sim)
@@ -83,7 +90,7 @@ def test_napari_closing_cancels_running_fit(make_napari_viewer, qtbot, press_and
     w.start_button.click()
     qtbot.waitUntil(lambda: len(w.history) >= 1, timeout=30_000)
     runner = w.runner
-    viewer.window._qt_window.close()  # what the user's close button does
+    viewer.close()  # closes the main window (the close button does the same, after confirming)
     assert runner._done.is_set() and w._closed
     assert w.fit.epoch < 100_000
 

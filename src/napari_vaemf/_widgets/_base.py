@@ -10,6 +10,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
+from qtpy.QtCore import QEvent, QTimer
 from qtpy.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ..core.errors import VaemfError
@@ -40,6 +41,7 @@ class JobWidget(QWidget):
         self.viewer = napari_viewer
         self._connections: list[tuple[Any, Callable]] = []
         self._closed = False
+        self._watched = None  # the top-level window whose closing we watch
         self.form = SettingsForm(self.settings_cls, self.settings_key, choices=choices)
         self.runner = JobRunner(
             self.job_name,
@@ -108,26 +110,30 @@ class JobWidget(QWidget):
         self._set_running(True)
         self.status.setText(f"{self.job_name}: starting")
         self.runner.start(job, then, each)
-        self._register_task()
 
-    def _register_task(self) -> None:
-        # napari asks registered tasks to cancel when its window closes (and offers the
-        # user a confirmation while one runs); ours stops the job and waits for the thread.
-        window = getattr(self.viewer, "window", None)
-        register = getattr(window, "_register_task_status", None)
-        if register is None:
-            return
-        from napari.utils.task_status import Status
+    # -- closing napari while a job runs ------------------------------------------------
+    # napari's own close quits the worker (it registered it when the worker was created);
+    # we also watch the top-level window so that we can wait for the thread to leave the job.
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        top = self.window()
+        if top is not self and top is not self._watched:
+            if self._watched is not None:
+                self._watched.removeEventFilter(self)
+            top.installEventFilter(self)
+            self._watched = top
+        super().showEvent(event)
 
-        self._task_id = register("napari-vaemf", Status.BUSY, self.job_name, self.shutdown)
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt naming)
+        if obj is self._watched and event.type() == QEvent.Type.Close and self.runner.running:
+            if event.spontaneous():  # the user's close button: napari may still ask to confirm
+                QTimer.singleShot(0, self._after_window_close)
+            else:
+                self.shutdown()
+        return False
 
-    def _end_task(self) -> None:
-        task_id, self._task_id = getattr(self, "_task_id", None), None
-        update = getattr(getattr(self.viewer, "window", None), "_update_task_status", None)
-        if task_id is not None and update is not None:
-            from napari.utils.task_status import Status
-
-            update(task_id, Status.COMPLETED, self.job_name)
+    def _after_window_close(self) -> None:
+        if self._watched is not None and not self._watched.isVisible():
+            self.shutdown()
 
     def _on_stop(self) -> None:
         self.status.setText(f"{self.job_name}: stopping after the current step")
@@ -142,7 +148,6 @@ class JobWidget(QWidget):
         self.status.setText(f"{self.job_name} failed: {exc}")
 
     def _on_finished(self) -> None:
-        self._end_task()
         if not self._closed:
             self._set_running(False)
 
@@ -163,7 +168,9 @@ class JobWidget(QWidget):
         for emitter, callback in self._connections:
             emitter.disconnect(callback)
         self._connections.clear()
-        self._end_task()
+        if self._watched is not None:
+            self._watched.removeEventFilter(self)
+            self._watched = None
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         self.shutdown()
@@ -219,13 +226,18 @@ def put_layer(viewer, layer_tuple) -> Any:
     meta = dict(meta or {})
     name = meta.get("name")
     old = viewer.layers[name] if name is not None and name in viewer.layers else None
-    if old is not None and old._type_string == layer_type and _update_in_place(old, data, meta):
+    if old is not None and _kind(old) == layer_type and _update_in_place(old, data, meta):
         return old
     if old is not None:
         viewer.layers.remove(old)
     layer = Layer.create(data, meta, layer_type)
     viewer.add_layer(layer)
     return layer
+
+
+def _kind(layer) -> str:
+    """"image", "points", ... (the class name; works through napari's plugin proxies)."""
+    return layer.__class__.__name__.lower()
 
 
 _SETTABLE = (
@@ -235,7 +247,7 @@ _SETTABLE = (
 
 
 def _update_in_place(layer, data, meta: dict) -> bool:
-    kind = layer._type_string
+    kind = _kind(layer)
     if kind in ("image", "labels"):
         if bool(meta.get("multiscale", False)) != bool(getattr(layer, "multiscale", False)):
             return False

@@ -65,7 +65,7 @@ def is_raster_layer(layer) -> bool:
     """A recording / configuration layer, or any plain 2-D image layer."""
     if "recording" in layer.metadata:
         return True
-    return layer._type_string == "image" and layer.ndim == 2 and not getattr(layer, "rgb", False)
+    return layer.__class__.__name__ == "Image" and layer.ndim == 2 and not getattr(layer, "rgb", False)
 
 
 def layer_samples(layer) -> tuple[np.ndarray, str, Any]:
@@ -299,9 +299,9 @@ class FitWidget(JobWidget):
 
     def _visible_x(self) -> tuple[float, float] | None:
         camera = getattr(self.viewer, "scene", self.viewer).camera
-        qt_viewer = getattr(self.viewer.window, "_qt_viewer", None)
-        size = getattr(getattr(qt_viewer, "canvas", None), "size", None)
-        width = float(size[-1]) if size is not None else 1000.0
+        top = self.window()
+        central = top.centralWidget() if hasattr(top, "centralWidget") else None
+        width = float(central.width()) if central is not None else 1000.0  # ~ the canvas
         half = 0.5 * width / max(camera.zoom, 1e-12)
         x = float(camera.center[-1])
         return x - half, x + half
