@@ -117,3 +117,18 @@ def test_extraction_json_roundtrip(tmp_path):
     assert {p.name for p in paths} == {"extraction.json", "patterns.npy", "fields.npy"}
     back = Extraction.load(tmp_path)
     assert back.parameters["beta"] == 1.2 and back.patterns.shape == (4, 2)
+
+
+def test_generalized_hopfield_calibration_recovers_fields_and_strength():
+    from napari_vaemf.core.baselines import HopfieldModel
+    from napari_vaemf.core.extraction.generalized_hopfield import calibrate
+
+    rng = np.random.default_rng(8)
+    n = 10
+    h = rng.normal(-1.0, 0.3, n)
+    xi = rng.normal(0.5, 0.5, (n, 1)) * 2.0
+    target = HopfieldModel(h=h, xi=xi, chains=500).sample(20000, seed=1)
+    h_fit, xi_fit, diag = calibrate(h + 0.5, 2.0 * xi, target, "binary", iters=150, seed=2)
+    np.testing.assert_allclose(h_fit, h, atol=0.2)
+    assert np.linalg.norm(xi_fit) == pytest.approx(np.linalg.norm(xi), rel=0.1)
+    assert diag["calib_rate_rel_rms"] < 0.05

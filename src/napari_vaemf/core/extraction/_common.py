@@ -12,7 +12,7 @@ import torch
 
 from napari_vaemf.core.errors import ParameterError
 
-__all__ = ["Extraction", "decoder_parts", "prior_pushforward"]
+__all__ = ["Extraction", "decoder_parts", "prior_pushforward", "posterior_pushforward"]
 
 
 @dataclass
@@ -105,3 +105,25 @@ def prior_pushforward(fit: Any, n: int, seed: int = 0) -> tuple[np.ndarray, np.n
     p = next(fit.model.parameters())
     g = fit.model.g(torch.as_tensor(z, dtype=p.dtype, device=p.device))
     return z, g.cpu().numpy().astype(np.float64)
+
+
+@torch.no_grad()
+def posterior_pushforward(fit: Any, n: int, seed: int = 0, data: np.ndarray | None = None
+                          ) -> np.ndarray | None:
+    """g(z) for z drawn from the aggregate posterior (1/T) Σ_t q(z | x_t), (n, K), over the
+    fit's data (or ``data``); ``None`` when the fit holds no data. When the model is exact the
+    aggregate posterior equals the prior, but it has no 'holes' where the prior puts mass the
+    data never use (e.g. between the two states of an ordered magnet)."""
+    x = data if data is not None else getattr(fit, "x", None)
+    if x is None:
+        return None
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(len(x), size=n, replace=len(x) < n))
+    p = next(fit.model.parameters())
+    out = []
+    for i in range(0, n, 8192):
+        xb = fit.model.prepare(torch.as_tensor(np.asarray(x[rows[i : i + 8192]])).to(p.device))
+        mu, logvar = fit.model.encode(xb)
+        eps = torch.as_tensor(rng.standard_normal(tuple(mu.shape)), dtype=mu.dtype, device=mu.device)
+        out.append(fit.model.g(mu + eps * (0.5 * logvar).exp()).cpu().numpy())
+    return np.concatenate(out).astype(np.float64)

@@ -24,7 +24,9 @@ exponential family in β with sufficient statistic |u|², so the MLE matches E_�
 sample mean; E_β|u|² = β² E|ξᵀs|²/N² + βP/N is computed on exact block-Gibbs samples of the
 model (:class:`~napari_vaemf.core.baselines.HopfieldModel`), and solved by bisection in log β
 with common random numbers. The fit quality is the KS distance between |u| of the decoder and
-|u| of the fitted model; the consistency score is (1 - KS) × mean pattern confidence.
+|u| of the fitted model; the consistency score is (1 - KS) × mean pattern confidence. As for
+Curie-Weiss, when the fit holds data β is also fitted on the aggregate posterior's u and the
+estimate with the smaller KS is reported.
 """
 from __future__ import annotations
 
@@ -36,7 +38,12 @@ from scipy.special import ndtr
 
 from napari_vaemf.core.baselines import HopfieldModel, ica_rows
 from napari_vaemf.core.errors import ParameterError
-from napari_vaemf.core.extraction._common import Extraction, decoder_parts, prior_pushforward
+from napari_vaemf.core.extraction._common import (
+    Extraction,
+    decoder_parts,
+    posterior_pushforward,
+    prior_pushforward,
+)
 
 __all__ = ["resolve_mixing", "pattern_confidence", "fit_beta", "extract_hopfield"]
 
@@ -116,7 +123,19 @@ def _ks(a: np.ndarray, b: np.ndarray) -> float:
                         - np.searchsorted(b, x, "right") / b.size).max())
 
 
-def extract_hopfield(fit: Any, n_samples: int = 20000, seed: int = 0) -> Extraction:
+def _beta_and_ks(u: np.ndarray, xi: np.ndarray, seed: int) -> tuple[float, float]:
+    n = xi.shape[0]
+    beta = fit_beta(u, xi, seed)
+    model = HopfieldModel(h=np.zeros(n), xi=np.sqrt(beta) * xi, encoding="spin",
+                          chains=200, burn_in=100, thin=1)
+    s = model.sample(20000, seed=seed + 1).astype(np.float64)
+    noise = np.random.default_rng(seed + 2).standard_normal((len(s), xi.shape[1]))
+    u_model = s @ xi * beta / n + np.sqrt(beta / n) * noise  # exact u | s of the model
+    return beta, _ks(np.linalg.norm(u, axis=1), np.linalg.norm(u_model, axis=1))
+
+
+def extract_hopfield(fit: Any, n_samples: int = 20000, seed: int = 0,
+                     data: np.ndarray | None = None) -> Extraction:
     """Read ξ (N, K) ±1 and β off a trained spin :class:`~napari_vaemf.core.vae.Fit` with K = P."""
     if fit.encoding != "spin":
         raise ParameterError(f"Hopfield needs a fit to ±1 spins, this one is {fit.encoding!r}")
@@ -126,14 +145,13 @@ def extract_hopfield(fit: Any, n_samples: int = 20000, seed: int = 0) -> Extract
     xi = _sign(y)
     conf, _ = pattern_confidence(y)
     _, g = prior_pushforward(fit, n_samples, seed)
-    u = g @ np.linalg.inv(m).T  # (S, P): φ = (W M)(M^-1 g) + b
-    beta = fit_beta(u, xi, seed)
-    model = HopfieldModel(h=np.zeros(n), xi=np.sqrt(beta) * xi, encoding="spin",
-                          chains=200, burn_in=100, thin=1)
-    s = model.sample(20000, seed=seed + 1).astype(np.float64)
-    noise = np.random.default_rng(seed + 2).standard_normal((len(s), xi.shape[1]))
-    u_model = s @ xi * beta / n + np.sqrt(beta / n) * noise  # exact u | s of the model
-    ks = _ks(np.linalg.norm(u, axis=1), np.linalg.norm(u_model, axis=1))
+    minv = np.linalg.inv(m).T
+    fits = {"prior": _beta_and_ks(g @ minv, xi, seed)}  # u = M^-1 g: φ = (W M) u + b
+    g_post = posterior_pushforward(fit, n_samples, seed, data)
+    if g_post is not None:
+        fits["aggregate_posterior"] = _beta_and_ks(g_post @ minv, xi, seed)
+    source = min(fits, key=lambda k: fits[k][1])
+    beta, ks = fits[source]
     log.info("Hopfield read-off: β=%.4f, confidence %s, KS %.3f", beta, np.round(conf, 4), ks)
     return Extraction(
         theory="hopfield",
@@ -144,6 +162,8 @@ def extract_hopfield(fit: Any, n_samples: int = 20000, seed: int = 0) -> Extract
             "expected_bits_wrong": float((1 - pattern_confidence(y)[1]).sum()),
             "binarity": float(1 - ((y - xi) ** 2).mean() / (y * y).mean()),
             "ks_norm_u": ks,
+            "pushforward": source,
+            "beta_estimates": {k: {"beta": v[0], "ks": v[1]} for k, v in fits.items()},
             "mean_abs_field": float(np.abs(b).mean()),
             "mixing": m.tolist(),
         },
