@@ -138,3 +138,16 @@ def test_worker_errors_are_notifications(make_napari_viewer, qtbot, monkeypatch,
     assert len(shown) == 1 and words in shown[0].lower()
     assert w.start_button.isEnabled() and not w.stop_button.isEnabled()
     w.close()
+
+
+def test_simulate_can_be_cancelled(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    sim = SimulateWidget(viewer)
+    sim.form.set_values(model="curie-weiss", n=64, samples=5_000_000, seed=0)
+    sim.start_button.click()
+    qtbot.waitUntil(lambda: "sample" in sim.status.text() or "/" in sim.status.text(), timeout=20_000)
+    sim.stop_button.click()
+    qtbot.waitUntil(lambda: sim.runner.worker is None, timeout=20_000)
+    assert sim.status.text() == "Simulation cancelled." and len(viewer.layers) == 0
+    assert sim.start_button.isEnabled()
+    sim.close()
