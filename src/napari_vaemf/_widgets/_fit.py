@@ -236,14 +236,17 @@ class FitWidget(JobWidget):
     def _update_plot(self) -> None:
         ax_loss, ax_rate = self.plot.axes
         epochs = [h["epoch"] for h in self.history]
-        series = {"train": ("neg_elbo", ax_loss), "held-out": ("test_neg_elbo", ax_loss)}
+        series = {
+            "train": ("neg_elbo", ax_loss, "#1f77b4"),
+            "held-out": ("test_neg_elbo", ax_loss, "#bcbd22"),
+        }
         k = sum(1 for key in self.history[-1] if key.startswith("rate_z"))
-        for j in range(k):
-            series[f"z{j}"] = (f"rate_z{j}", ax_rate)
-        for label, (key, ax) in series.items():
+        for j in range(k):  # the same colour as latent j's path over the raster
+            color = overlays.LATENT_COLORS[j % len(overlays.LATENT_COLORS)]
+            series[f"z{j}"] = (f"rate_z{j}", ax_rate, color)
+        for label, (key, ax, color) in series.items():
             y = [h.get(key, math.nan) for h in self.history]
             if label not in self._lines:
-                color = None if ax is ax_loss else overlays.LATENT_COLORS[len(self._lines) % 7]
                 (self._lines[label],) = ax.plot(epochs, y, label=label, color=color, lw=1.2)
                 legend(ax)
             else:
