@@ -32,7 +32,7 @@ class TheorySettings:
 
     theory: Literal["curie-weiss", "hopfield", "maier-saupe", "generalized-hopfield"] = "hopfield"  # mean-field theory to read off the decoder
     seed: int = option(0, min=0, max=2**31 - 1)  # seed of the read-off's sampling steps
-    overlap_threshold: float = option(0.5, min=0.0, max=100.0, step=0.1)  # |overlap| above which a bin is labelled with its pattern (z-score units for binary data)
+    overlap_threshold: float = option(0.0, min=0.0, max=100.0, step=0.1)  # |overlap| above which a bin is labelled with its pattern; 0 = automatic (0.5 for spins, 2 standard deviations for binary data)
 
 
 def has_fit(layer) -> bool:
@@ -144,6 +144,8 @@ class TheoryWidget(JobWidget):
             put_layer(self.viewer, t)
         if ex.patterns is not None and fit.x is not None:
             m = overlays.overlaps(fit.x, ex.patterns, fit.encoding)
+            if threshold <= 0:
+                threshold = 0.5 if fit.encoding == "spin" else 2.0
             put_layer(
                 self.viewer,
                 overlays.overlap_labels_layer(m, geom, threshold, name=f"{layer.name}: overlaps"),
