@@ -25,8 +25,8 @@ sample mean; E_β|u|² = β² E|ξᵀs|²/N² + βP/N is computed on exact block
 model (:class:`~napari_vaemf.core.baselines.HopfieldModel`), and solved by bisection in log β
 with common random numbers. The fit quality is the KS distance between |u| of the decoder and
 |u| of the fitted model; the consistency score is (1 - KS) × mean pattern confidence. As for
-Curie-Weiss, when the fit holds data β is also fitted on the aggregate posterior's u and the
-estimate with the smaller KS is reported.
+Curie-Weiss, when the fit holds data β is also fitted on the aggregate posterior's u, and
+that estimate is reported (both are in the diagnostics).
 """
 from __future__ import annotations
 
@@ -150,7 +150,7 @@ def extract_hopfield(fit: Any, n_samples: int = 20000, seed: int = 0,
     g_post = posterior_pushforward(fit, n_samples, seed, data)
     if g_post is not None:
         fits["aggregate_posterior"] = _beta_and_ks(g_post @ minv, xi, seed)
-    source = min(fits, key=lambda k: fits[k][1])
+    source = "aggregate_posterior" if "aggregate_posterior" in fits else "prior"
     beta, ks = fits[source]
     log.info("Hopfield read-off: β=%.4f, confidence %s, KS %.3f", beta, np.round(conf, 4), ks)
     return Extraction(

@@ -16,8 +16,8 @@ mean. E_βJ[tr Λ²] is an exact 2-D integral over the eigenvalues (λ1, λ2, λ
 Λ with the Vandermonde Jacobian |Π_{k<l}(λ_k - λ_l)| of symmetric matrices, done on a grid
 with Bingham's exact normaliser. The fit quality is the KS distance between tr Λ² of the
 decoder and of ρ at the fitted βJ; the consistency score is (1 - KS) × readout_uniformity.
-As for Curie-Weiss, with data the aggregate posterior's push-forward is fitted too and the
-estimate with the smaller KS is reported.
+As for Curie-Weiss, with data the aggregate posterior's push-forward is fitted too and that
+estimate is reported (both are in the diagnostics).
 The nematic order parameter of a configuration is S = (3/2) λ_max(mean_i n_i n_iᵀ - I/3).
 """
 from __future__ import annotations
@@ -114,7 +114,7 @@ def extract_maier_saupe(fit: Any, n_samples: int = 20000, seed: int = 0,
     g_post = posterior_pushforward(fit, n_samples, seed, data)
     if g_post is not None:
         fits["aggregate_posterior"] = fit_from(g_post)
-    source = min(fits, key=lambda k: fits[k][1])
+    source = "aggregate_posterior" if "aggregate_posterior" in fits else "prior"
     beta_j, ks, mean_tr2 = fits[source]
     uni = readout_uniformity(np.concatenate([w.reshape(n, -1), b], axis=1))
     diag: dict[str, Any] = {"ks_tr2": ks, "readout_uniformity": uni, "mean_tr2": mean_tr2,
