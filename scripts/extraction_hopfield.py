@@ -35,8 +35,10 @@ REGIMES = {
 }
 
 
-def run_regime(name: str, r: dict, epochs: int, seed: int) -> dict:
+def run_regime(name: str, r: dict, epochs: int, seed: int, decoders: tuple[str, ...] = ("mlp", "identity"),
+               min_steps: int = 6000, samples: int | None = None) -> dict:
     t0 = time.perf_counter()
+    r = {**r, "samples": samples or r["samples"]}
     patterns = None
     if r["orthogonal"]:
         # Walsh columns 1, 2, 4, 8, ...: orthogonal, balanced and independent (columns such
@@ -47,7 +49,8 @@ def run_regime(name: str, r: dict, epochs: int, seed: int) -> dict:
                                patterns=patterns), bar=False)
     x, xi = ss.configurations, ss.truth["patterns"]
     out = {"regime": name, **r, "sample_seconds": time.perf_counter() - t0}
-    fit, info = fit_vae(x, "spin", r["p"], epochs=epochs, seed=seed)
+    fit, info = fit_vae(x, "spin", r["p"], epochs=epochs, seed=seed, decoders=decoders,
+                        min_steps=min_steps)
     ex = extract(fit, "hopfield", seed=seed)
     out["vae"] = bits_right(ex.patterns, xi)[0]
     out["vae_info"] = info
@@ -66,6 +69,9 @@ def main() -> None:
     ap.add_argument("--regimes", default="orthogonal,unequal,n200,paramagnetic")
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--decoders", default="mlp,identity", help="decoder kinds tried (best held-out ELBO kept)")
+    ap.add_argument("--min-steps", type=int, default=6000, help="optimisation steps at least")
+    ap.add_argument("--samples", type=int, default=None, help="override the regime's sample count")
     ap.add_argument("-o", "--output", type=Path, default=Path("results/extraction_hopfield.json"))
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -73,7 +79,8 @@ def main() -> None:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     rows = json.loads(args.output.read_text()) if args.output.exists() else {}
     for name in names:
-        rows[name] = run_regime(name, REGIMES[name], args.epochs, args.seed)
+        rows[name] = run_regime(name, REGIMES[name], args.epochs, args.seed,
+                                tuple(args.decoders.split(",")), args.min_steps, args.samples)
         args.output.write_text(json.dumps(rows, indent=2, default=float) + "\n")
         logging.info("%s: %s", name, {k: rows[name][k] for k in
                                       ("vae", "kmeans", "pca", "pca_ica", "rbm", "beta_read_off")})

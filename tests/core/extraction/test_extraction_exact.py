@@ -132,3 +132,13 @@ def test_generalized_hopfield_calibration_recovers_fields_and_strength():
     np.testing.assert_allclose(h_fit, h, atol=0.2)
     assert np.linalg.norm(xi_fit) == pytest.approx(np.linalg.norm(xi), rel=0.1)
     assert diag["calib_rate_rel_rms"] < 0.05
+
+
+def test_maier_saupe_hs_sampler_matches_mean_field_order():
+    from napari_vaemf.core.extraction.maier_saupe import sample_maier_saupe_hs
+    from napari_vaemf.core.samplers import maier_saupe_mean_field_S
+
+    x = sample_maier_saupe_hs(60, 9.0, 400, seed=0, chains=100, burn_in=100, thin=1)
+    assert x.shape == (400, 60, 3)
+    np.testing.assert_allclose(np.linalg.norm(x, axis=-1), 1.0, atol=1e-5)
+    assert nematic_order(x).mean() == pytest.approx(maier_saupe_mean_field_S(9.0), abs=0.04)

@@ -81,7 +81,7 @@ def validate(
     steps: list[tuple[str, Callable[[], Any]]] = [("vae", lambda: None), ("theory", lambda: None)]
     builders = {
         "independent": lambda: IndependentModel.fit(x_train),
-        "cms": lambda: fit_cms(x_train, n_patterns=s.cms_patterns or k),
+        "cms": lambda: fit_cms(x_train, n_patterns=s.cms_patterns or k, fit_fields=True, seed=s.seed),
         "rbm": lambda: fit_rbm(x_train, n_hidden=s.rbm_hidden or 2 * k, seed=s.seed),
     }
     if x_train is not None:
