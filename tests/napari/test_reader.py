@@ -88,3 +88,90 @@ def test_viewer_open_real_files(make_napari_viewer):
     with pytest.raises(Exception, match="NWB 1.x"):  # napari wraps our InputError
         viewer.open(str(need(NWB1)), plugin="napari-vaemf")
     assert len(viewer.layers) == 2  # the bad file added nothing and the viewer lives on
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _nwb(path: Path, trains=None) -> Path:
+    """An NWB 2 file; with ``trains`` (one list of spike times per unit) it has a Units table."""
+    from pynwb import NWBHDF5IO
+    from pynwb.testing.mock.file import mock_NWBFile
+
+    nwbfile = mock_NWBFile()
+    for t in trains or ():
+        nwbfile.add_unit(spike_times=np.asarray(t, dtype=float))
+    with NWBHDF5IO(str(path), "w") as io:
+        io.write(nwbfile)
+    return path
+
+
+def _bad_files(tmp_path: Path) -> dict[Path, str]:
+    """The bad inputs of issue 3 that napari offers to this plugin only: path -> problem text."""
+    import scipy.io
+
+    bad = {need(NWB1): "NWB 1.x"}
+    bad[_nwb(tmp_path / "nounits.nwb")] = "no Units table"
+    bad[_nwb(tmp_path / "nospikes.nwb", [[], []])] = "zero spikes"
+    for name, times, problem in (("nan.nwb", [0.2, np.nan], "NaN"), ("neg.nwb", [-1.0, 0.5], "negative"),
+                                 ("unsorted.nwb", [0.5, 0.2], "not sorted")):
+        bad[_nwb(tmp_path / name, [[0.1, 0.3], times])] = problem
+    whole = _nwb(tmp_path / "whole.nwb", [[0.1, 0.3], [0.2]])
+    (tmp_path / "cut.nwb").write_bytes(whole.read_bytes()[:3000])
+    bad[tmp_path / "cut.nwb"] = "not a readable HDF5"
+    scipy.io.savemat(tmp_path / "text.mat", {"label": "hello", "scalar": 3.0})
+    bad[tmp_path / "text.mat"] = "no recognisable"
+    return bad
+
+
+def test_bad_files_of_our_kinds_are_claimed_and_explained(tmp_path):
+    """Damaged or unsupported .nwb/.mat files get a reader whose InputError names file and problem.
+
+    (Returning None would make napari say only that the plugin "refused the file".)"""
+    bad = _bad_files(tmp_path)
+    before = {p: _sha256(p) for p in bad}
+    for path, problem in bad.items():
+        reader = get_reader(str(path))
+        assert reader is not None, path.name
+        with pytest.raises(InputError) as err:
+            reader(str(path))
+        assert str(path) in str(err.value) and problem in str(err.value), str(err.value)
+    assert {p: _sha256(p) for p in bad} == before  # refusing a file never touches it
+
+
+def _only_reader_is_ours(path: Path) -> bool:
+    from npe2 import PluginManager
+
+    return {r.plugin_name for r in PluginManager.instance().iter_compatible_readers([str(path)])} == {
+        "napari-vaemf"}
+
+
+@pytest.mark.gui
+def test_drag_and_drop(make_napari_viewer, tmp_path):
+    """The drop path (no plugin named): real files open; bad ones leave the viewer alive, with
+    napari's error carrying our message (file and problem), and every file unchanged."""
+    from napari.errors import ReaderPluginError
+
+    viewer = make_napari_viewer()
+    drop = viewer.window._qt_viewer._qt_open  # what QtViewer.dropEvent calls (napari's own tests use it)
+    good = [need(MTL), need(PHY), need(SALAMANDER)]
+    bad = _bad_files(tmp_path)
+    if not all(_only_reader_is_ours(p) for p in [*good, *bad]):
+        pytest.skip("another installed plugin also reads .nwb/.mat: napari would ask which reader")
+    before = {p: _sha256(p) for p in [*good, *bad]}
+    for path in good:
+        drop([str(path)], stack=False)
+    # A8604: last spike at 1087.353 s, bins from t = 0 (SOURCE.md's 54,367 bins start at the first spike)
+    assert [layer.data.shape for layer in viewer.layers] == [(35, 141_054), (3, 54_368), (50, 283_041)]
+    assert viewer.layers[0].scale[1] == pytest.approx(0.02)
+    assert viewer.layers[0].metadata["vaemf"]["source"] == str(MTL)
+    for path, problem in bad.items():
+        with pytest.raises(ReaderPluginError) as err:
+            drop([str(path)], stack=False)
+        message = str(err.value)
+        assert f"InputError: {path}" in message and problem in message, message
+    assert len(viewer.layers) == 3  # nothing half-added, the viewer lives on
+    assert {p: _sha256(p) for p in [*good, *bad]} == before

@@ -1,10 +1,22 @@
 """napari reader contribution for ``*.nwb``, ``*.mat``, ``*.npy``, ``*.npz``.
 
-:func:`get_reader` only looks at the file's first bytes (and, for NumPy files, the array
-header) and returns None for anything it cannot read, so napari can offer other readers.
-The reader it returns does the real work in :func:`napari_vaemf.core.recordings.load_recording`
-and raises our :class:`~napari_vaemf.core.errors.InputError` (naming the file and the
-problem) for bad files, which napari shows as a notification.
+Which files it claims (:func:`get_reader`, which only looks at the first bytes and, for
+NumPy files, the array header and a few values):
+
+- **None** (napari may use another reader) for everything that is not a file of a kind we
+  read: a missing path, several paths, a ``.nwb``/``.mat`` without the HDF5 or MATLAB
+  signature, a ``.npy``/``.npz`` holding an image (grey or RGB floats, an image stack) rather
+  than a raster, spike list or unit vectors.
+- **A reader** for every file of our kinds, including damaged or unsupported ones (NWB 1.x,
+  NWB without Units, zero or invalid spike times, truncated HDF5, a ``.mat`` without a
+  usable array). The reader does the work in
+  :func:`napari_vaemf.core.recordings.load_recording` and raises our
+  :class:`~napari_vaemf.core.errors.InputError` naming the file and the problem. napari
+  wraps it in a ``ReaderPluginError`` whose text ends with our message, shows it as a
+  notification and, when another plugin also reads that extension, offers it in its
+  reader dialog. Declining such a file instead would leave the user with napari's bare
+  "refused the file" (we are the only reader of ``*.nwb`` and ``*.mat``), so an NWB 1.x file
+  dropped on napari must be claimed to be explained.
 """
 from __future__ import annotations
 
