@@ -51,3 +51,52 @@ def test_tiny_runs_and_progress(job):
     assert records and all(isinstance(r, Progress) for r in records)
     last = records[-1]
     assert last.step == last.total  # the final record says "done"
+
+
+SMALL = {  # model -> job factory taking the number of samples
+    "curie-weiss": lambda t: sample_curie_weiss(32, 1.2, samples=t, seed=1),
+    "hopfield": lambda t: sample_hopfield(30, 2, samples=t, seed=1),
+    "maier-saupe": lambda t: sample_maier_saupe(10, 8.0, samples=t, seed=1, burn_in=2),
+    "ising2d": lambda t: sample_ising2d(4, samples=t, seed=1),
+}
+
+
+@pytest.mark.parametrize("model", sorted(SMALL))
+def test_stoppable_generator_with_progress(model):
+    """A job far too long to finish yields Progress at once and stops cleanly when closed."""
+    import inspect
+    import time
+
+    job = SMALL[model](10**5)
+    assert inspect.isgenerator(job)
+    t0 = time.perf_counter()
+    records = [next(job) for _ in range(3)]
+    job.close()  # GeneratorExit at a yield
+    assert time.perf_counter() - t0 < 30  # (shared 2-core machine: generous)
+    assert all(isinstance(r, Progress) and 0 <= r.step <= r.total for r in records)
+    with pytest.raises(StopIteration):
+        next(job)
+
+
+@pytest.mark.parametrize("model", sorted(SMALL))
+def test_returns_ground_truth_consistent_with_configurations(model):
+    s = drive(SMALL[model](40), bar=False)
+    x = s.configurations
+    assert s.model == model and s.params["seed"] == 1 and len(x) == 40
+    if model == "curie-weiss":
+        np.testing.assert_allclose(s.truth["magnetisation"], x.mean(axis=1), atol=1e-6)
+    elif model == "hopfield":
+        xi = s.truth["patterns"]
+        assert xi.shape == (30, 2) and set(np.unique(xi)) <= {-1, 1}
+        np.testing.assert_allclose(s.truth["overlaps"], x.astype(float) @ xi / 30, atol=1e-5)
+    elif model == "maier-saupe":
+        q = 1.5 * np.einsum("tni,tnj->tij", x.astype(float), x.astype(float)) / 10 - 0.5 * np.eye(3)
+        np.testing.assert_allclose(s.truth["S"], np.linalg.eigvalsh(q)[:, -1], atol=1e-5)
+        d = s.truth["director"].astype(float)  # unit eigenvector of Q with eigenvalue S
+        np.testing.assert_allclose(np.einsum("tij,tj->ti", q, d), s.truth["S"][:, None] * d, atol=1e-4)
+    else:
+        lat = x.reshape(-1, 4, 4).astype(int)
+        bonds = sum(lat[:, i, j] * (lat[:, (i + 1) % 4, j] + lat[:, i, (j + 1) % 4])
+                    for i in range(4) for j in range(4))
+        np.testing.assert_allclose(s.truth["energy"], -bonds / 16, atol=1e-6)
+        np.testing.assert_allclose(s.truth["magnetisation"], x.mean(axis=1), atol=1e-6)
