@@ -139,6 +139,13 @@ def main() -> None:
     ap.add_argument("--only", choices=["hopfield", "salamander", "capacity"], default=None)
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    import os
+    import tempfile
+
+    from napari_vaemf._widgets._settings import CONFIG_ENV
+
+    # the widgets' defaults, not this machine's saved settings
+    os.environ[CONFIG_ENV] = tempfile.mkdtemp(prefix="vaemf-screenshots-")
     import torch
     from qtpy.QtWidgets import QApplication
 
