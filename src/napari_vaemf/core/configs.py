@@ -27,7 +27,7 @@ import numpy as np
 
 from napari_vaemf.core.errors import InputError
 
-__all__ = ["SampleSet", "save_configurations", "load_configurations", "validate_configurations"]
+__all__ = ["SampleSet", "save_configurations", "load_configurations", "validate_configurations", "jsonable"]
 
 Encoding = Literal["spin", "binary", "vector"]
 RESERVED = ("configurations", "model", "params")
@@ -71,15 +71,23 @@ def _encoding_of(x: np.ndarray) -> Encoding:
     return "spin"  # all +1: read as spins
 
 
-def _jsonable(obj: Any) -> Any:
+def jsonable(obj: Any) -> Any:
+    """``obj`` with numpy arrays and scalars, bytes and paths turned into plain JSON values.
+
+    Dicts get string keys; lists, tuples and object arrays are converted element-wise; other
+    values are returned unchanged. The one converter for params, layer metadata and NWB
+    scratch JSON.
+    """
     if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
+        return [jsonable(v) for v in obj]
     if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
+        return [jsonable(v) for v in obj.tolist()] if obj.dtype == object else obj.tolist()
     if isinstance(obj, np.generic):
         return obj.item()
+    if isinstance(obj, bytes):
+        return obj.decode("utf-8", "replace")
     if isinstance(obj, Path):
         return str(obj)
     return obj
@@ -92,7 +100,7 @@ def save_configurations(path: str | PathLike, s: SampleSet) -> Path:
     arrays: dict[str, np.ndarray] = {
         "configurations": x,
         "model": np.array(str(s.model)),
-        "params": np.array(json.dumps(_jsonable(s.params), sort_keys=True)),
+        "params": np.array(json.dumps(jsonable(s.params), sort_keys=True)),
     }
     for key, value in s.truth.items():
         if key in RESERVED:

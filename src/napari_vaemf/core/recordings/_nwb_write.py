@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from ..configs import jsonable
 from ..errors import InputError, ParameterError
 from ._recording import Recording
 
@@ -68,16 +69,7 @@ def _fit_parts(fit: Any) -> dict:
 
 
 def _json(obj: Any) -> str:
-    def default(o):
-        if isinstance(o, np.ndarray):
-            return o.tolist()
-        if isinstance(o, np.generic):
-            return o.item()
-        if isinstance(o, Path):
-            return str(o)
-        return repr(o)
-
-    return json.dumps(obj, default=default, sort_keys=True)
+    return json.dumps(jsonable(obj), default=repr, sort_keys=True)
 
 
 def _source_info(rec: Recording) -> tuple[dict, Any, dict | None]:

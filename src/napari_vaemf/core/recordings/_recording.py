@@ -8,6 +8,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from ..configs import jsonable
 from ..errors import InputError, ParameterError
 from ._binning import SpikeTrains, as_binary, bin_spikes, bin_spikes_lazy, check_bin_size
 
@@ -289,25 +290,11 @@ class Recording:
             "source": None if self.source is None else str(self.source),
             "bin_size": self.bin_size,
             "t_start": self.t_start,
-            "unit_ids": _jsonable(self.units["id"]),
-            "units": {k: _jsonable(v) for k, v in self.units.items()},
+            "unit_ids": jsonable(self.units["id"]),
+            "units": {k: jsonable(v) for k, v in self.units.items()},
             "encoding": self.encoding,
             "repeats": self.repeats,
             "model": self.model,
             "params": self.params,
-            "truth": {k: _jsonable(v) for k, v in self.truth.items()},
+            "truth": {k: jsonable(v) for k, v in self.truth.items()},
         }
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, np.ndarray):
-        if v.dtype == object:
-            return [_jsonable(x) for x in v.tolist()]
-        return v.tolist()
-    if isinstance(v, (np.generic,)):
-        return v.item()
-    if isinstance(v, bytes):
-        return v.decode("utf-8", "replace")
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    return v
