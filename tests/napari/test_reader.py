@@ -175,3 +175,22 @@ def test_drag_and_drop(make_napari_viewer, tmp_path):
         assert f"InputError: {path}" in message and problem in message, message
     assert len(viewer.layers) == 3  # nothing half-added, the viewer lives on
     assert {p: _sha256(p) for p in [*good, *bad]} == before
+
+
+def test_sample_data_files_open_as_configuration_layers():
+    """Every file in sample_data/ (what a user drags onto napari) reads as an (N, T) layer."""
+    from napari.layers import Layer
+
+    from napari_vaemf.core.configs import load_configurations
+
+    files = sorted((Path(__file__).resolve().parents[2] / "sample_data").glob("*.npz"))
+    assert len(files) >= 4
+    for path in files:
+        s = load_configurations(path)
+        [(data, kwargs, kind)] = get_reader(str(path))(str(path))
+        layer = Layer.create(data, kwargs, kind)
+        assert layer.data.shape[:2] == (s.n_units, s.n_samples), path.name  # units down
+        np.testing.assert_array_equal(np.swapaxes(np.asarray(layer.data), 0, 1), s.configurations)
+        meta = layer.metadata["vaemf"]
+        assert meta["model"] == s.model and meta["params"]["seed"] == 0 and meta["source"] == str(path)
+        assert set(meta["truth"]) == set(s.truth)
