@@ -101,6 +101,9 @@ def test_sample_data_fit_theory(make_napari_viewer, press_and_wait):
     assert pat.data.shape == (n, p)
     lo, hi = pat.contrast_limits
     assert lo == -hi  # diverging colormap centred at 0
+    feats = viewer.layers[f"{layer.name}: latent space"].features
+    assert {f"m{mu}" for mu in range(p)} <= set(feats.columns)
+    assert np.all(np.abs(feats["m0"].to_numpy()) <= 1.0)  # spin overlaps
     labels = viewer.layers[f"{layer.name}: overlaps"]
     assert labels.data.shape == (1, t) and labels.data.max() <= p
     names = [th.table.item(i, 0).text() for i in range(th.table.rowCount())]

@@ -150,4 +150,18 @@ class TheoryWidget(JobWidget):
                 self.viewer,
                 overlays.overlap_labels_layer(m, geom, threshold, name=f"{layer.name}: overlaps"),
             )
+            self._add_overlap_features(f"{layer.name}: latent space", m)
         self.viewer.layers.selection.active = layer
+
+    def _add_overlap_features(self, name: str, m: np.ndarray) -> None:
+        """Give the Fit widget's latent-space points the overlaps m0.. of their bins."""
+        if name not in self.viewer.layers:
+            return
+        points = self.viewer.layers[name]
+        features = points.features.copy()
+        if "bin" not in features:
+            return
+        bins = features["bin"].to_numpy()
+        for mu in range(m.shape[1]):
+            features[f"m{mu}"] = m[bins, mu]
+        points.features = features
