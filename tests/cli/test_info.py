@@ -38,3 +38,27 @@ def test_info_on_a_bad_file_is_a_clean_error(tmp_path, capsys):
     bad.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x00" * 100)
     assert main(["info", str(bad)]) == 2
     assert "bad.nwb" in capsys.readouterr().err
+
+
+def test_a_closed_pipe_is_not_an_error(tmp_path, monkeypatch):
+    """`vaemf info FILE | head -1`: the reader leaves early; exit 0, no traceback."""
+    import scipy.io
+
+    scipy.io.savemat(tmp_path / "s.mat", {"spks": np.array([[1, 0.05], [2, 0.3]])})
+
+    class ClosedPipe:
+        def __init__(self, fd):
+            self.fd = fd
+
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            pass
+
+        def fileno(self):
+            return self.fd
+
+    with open(tmp_path / "stdout", "wb") as fh:  # stands in for the pipe's file descriptor
+        monkeypatch.setattr("sys.stdout", ClosedPipe(fh.fileno()))
+        assert main(["info", str(tmp_path / "s.mat"), "--per-unit"]) == 0

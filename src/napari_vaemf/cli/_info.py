@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -64,15 +65,24 @@ def run(args: argparse.Namespace) -> int:
         args.file, bin_size=args.bin_size, t_start=args.t_start, t_stop=args.t_stop,
         layout=args.layout, variable=args.variable,
     )
-    out = sys.stdout
-    width = max(len(k) for k, _ in summary(rec))
-    for key, value in summary(rec):
+    try:
+        _write(rec, args.per_unit, sys.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `vaemf info FILE | head`: the reader left early, which is fine
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the flush at exit does not fail again
+    return 0
+
+
+def _write(rec: Recording, per_unit: bool, out) -> None:
+    rows = summary(rec)
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
         out.write(f"{key:<{width}}  {value}\n")
-    if args.per_unit and rec.encoding != "vector":
+    if per_unit and rec.encoding != "vector":
         counts = np.asarray(rec.raster.sum(axis=1))
         counts = counts.compute() if hasattr(counts, "compute") else counts
         out.write("\nunit\tspikes\trate (Hz)\n")
         for uid, c in zip(rec.units["id"], counts):
             rate = f"{c / rec.duration:.4g}" if rec.duration else "-"
             out.write(f"{uid}\t{int(c)}\t{rate}\n")
-    return 0
