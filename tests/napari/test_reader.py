@@ -31,7 +31,10 @@ def test_declines_what_it_cannot_read(tmp_path):
     rng = np.random.default_rng(0)
     np.save(tmp_path / "grey.npy", rng.random((64, 64)))  # a float image
     np.save(tmp_path / "rgb.npy", rng.random((16, 16, 3)))  # an RGB image, not unit vectors
-    names = ("a.txt", "fake.nwb", "fake.mat", "image.npy", "many.npz", "missing.nwb", "grey.npy", "rgb.npy")
+    np.savez(tmp_path / "grey.npz", image=rng.random((64, 64)))  # the same images in a .npz
+    np.savez_compressed(tmp_path / "rgb.npz", rgb=rng.integers(0, 256, (16, 16, 3)).astype(np.uint8))
+    names = ("a.txt", "fake.nwb", "fake.mat", "image.npy", "many.npz", "missing.nwb", "grey.npy", "rgb.npy",
+             "grey.npz", "rgb.npz")
     for name in names:
         assert get_reader(str(tmp_path / name)) is None, name
     assert get_reader([str(tmp_path / "a.txt"), str(tmp_path / "b.txt")]) is None
@@ -44,8 +47,16 @@ def test_accepts_rasters_spike_lists_and_vectors(tmp_path):
     np.save(tmp_path / "spikes.npy", np.column_stack([rng.integers(1, 5, 50), rng.uniform(0, 9, 50)]))
     v = rng.normal(size=(20, 4, 3))
     np.save(tmp_path / "vectors.npy", v / np.linalg.norm(v, axis=2, keepdims=True))
-    for name in ("raster.npy", "spins.npy", "spikes.npy", "vectors.npy"):
+    np.savez_compressed(tmp_path / "raster.npz", raster=np.load(tmp_path / "raster.npy"), bin_size=0.01)
+    np.savez(tmp_path / "spikes.npz", spks=np.load(tmp_path / "spikes.npy"))
+    np.save(tmp_path / "fortran.npy", np.asfortranarray(np.load(tmp_path / "raster.npy")))
+    whole = (tmp_path / "raster.npy").read_bytes()
+    (tmp_path / "cut.npy").write_bytes(whole[: len(whole) // 2])  # ours, damaged: claimed to be explained
+    for name in ("raster.npy", "spins.npy", "spikes.npy", "vectors.npy", "raster.npz", "spikes.npz",
+                 "fortran.npy", "cut.npy"):
         assert get_reader(str(tmp_path / name)) is not None, name
+    with pytest.raises(InputError, match=r"cut\.npy"):
+        get_reader(str(tmp_path / "cut.npy"))(str(tmp_path / "cut.npy"))
     [(data, kwargs, _)] = get_reader(str(tmp_path / "spikes.npy"))(str(tmp_path / "spikes.npy"))
     assert data.shape[0] == 4 and kwargs["metadata"]["vaemf"]["bin_size"] == 0.02
 

@@ -46,35 +46,33 @@ def _head(path: Path, n: int = 1024) -> bytes:
         return b""
 
 
-def _npy_shape_ok(fh) -> bool:
+def _array_ok(fh, sample: int = 4096) -> bool:
+    """Does the NumPy array at ``fh`` (a .npy file or a .npz member) look like our data?
+
+    Reads the header and only the first ``sample`` values: counts, binary or ±1 rasters, a
+    spike list (integer ids in one column of a 2-column float array) or unit vectors (..., 3)
+    pass; image arrays (grey or RGB floats, 0-255 RGB stacks) are left to napari's reader.
+    """
     try:
         version = np.lib.format.read_magic(fh)
         read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        shape, _, dtype = read(fh)  # the header only, not the data
+        shape, fortran, dtype = read(fh)
+        if dtype.kind not in "biuf" or not (len(shape) == 2 or (len(shape) == 3 and shape[-1] == 3)):
+            return False
+        if fortran:  # the first bytes are not the first rows: judge by the header alone
+            return True
+        count = min(sample - sample % 6, int(np.prod(shape)))
+        head = np.frombuffer(fh.read(count * dtype.itemsize), dtype=dtype).astype(np.float64)
     except (ValueError, OSError, EOFError):
         return False
-    if dtype.kind not in "biuf":
-        return False
-    return len(shape) == 2 or (len(shape) == 3 and shape[-1] == 3)
-
-
-def _npy_values_ok(path: Path, sample: int = 4096) -> bool:
-    """A peek at the first values (memory-mapped): counts/binary/±1, a spike list, or unit vectors.
-
-    Keeps napari's own reader for image arrays (grey or RGB floats, 0-255 RGB stacks).
-    """
-    try:
-        a = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError):
-        return False
-    if a.ndim == 3:
-        v = np.asarray(a.reshape(-1, 3)[:sample], dtype=np.float64)
-        return v.size > 0 and bool(np.all(np.abs(np.linalg.norm(v, axis=1) - 1) < 1e-3))
-    head = np.asarray(a.reshape(-1)[:sample], dtype=np.float64)
+    if head.size < count:  # truncated after a header of ours: claimed, so load_recording explains
+        return True
     if head.size == 0 or not np.all(np.isfinite(head)):
         return False
-    if a.shape[1] == 2 and a.dtype.kind == "f":  # spike list: integer ids in one column
-        col = np.asarray(a[:sample], dtype=np.float64)
+    if len(shape) == 3:
+        return bool(np.all(np.abs(np.linalg.norm(head.reshape(-1, 3), axis=1) - 1) < 1e-3))
+    if shape[1] == 2 and dtype.kind == "f":  # spike list: integer ids in one column
+        col = head.reshape(-1, 2)
         return bool(np.all(col[:, 0] == np.round(col[:, 0])) or np.all(col[:, 1] == np.round(col[:, 1])))
     return bool(np.all(head == np.round(head)) and head.min() >= -1)
 
@@ -91,9 +89,7 @@ def _looks_readable(path: Path) -> bool:
         return head.startswith(b"MATLAB") or head.startswith(_HDF5)
     if suffix == ".npy":
         with open(path, "rb") as fh:
-            if not _npy_shape_ok(fh):
-                return False
-        return _npy_values_ok(path)
+            return _array_ok(fh)
     try:
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()
@@ -104,7 +100,7 @@ def _looks_readable(path: Path) -> bool:
             if pick is None:
                 return False
             with zf.open(pick) as fh:
-                return _npy_shape_ok(fh)
+                return _array_ok(fh)
     except (zipfile.BadZipFile, OSError):
         return False
 
