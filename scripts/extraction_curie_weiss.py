@@ -23,6 +23,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--samples", type=int, default=50000)
     ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--decoders", default="mlp,identity",
+                    help="decoder kinds tried per fit; the best held-out ELBO is kept")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("-o", "--output", type=Path, default=Path("results/extraction_curie_weiss.json"))
     args = ap.parse_args()
@@ -33,7 +35,8 @@ def main() -> None:
         t0 = time.perf_counter()
         x = drive(sample_curie_weiss(args.n, bj, samples=args.samples, seed=args.seed + 1),
                   bar=False).configurations
-        fit, info = fit_vae(x, "spin", 1, epochs=args.epochs, seed=args.seed)
+        fit, info = fit_vae(x, "spin", 1, epochs=args.epochs, seed=args.seed,
+                            decoders=tuple(args.decoders.split(",")))
         ex = extract(fit, "curie-weiss", seed=args.seed)
         rows[str(bj)] = {"beta_J_true": bj, "n": args.n, "samples": args.samples,
                          **ex.parameters, "rel_error": ex.parameters["beta_J"] / bj - 1,

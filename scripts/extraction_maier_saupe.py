@@ -1,6 +1,6 @@
 """Acceptance: Maier-Saupe βJ read off the decoder in the nematic phase.
 
-    python scripts/extraction_maier_saupe.py --beta-j 8 --n 64 --samples 10000 -o results/extraction_maier_saupe.json
+    python scripts/extraction_maier_saupe.py --beta-j 9 --n 48 --samples 10000 -o results/extraction_maier_saupe.json
 
 The project's sampler (E = -(J/2N) Σ_ij (n_i·n_j)², parallel tempering) gives the samples;
 a vector VAE with K latents is read off by :func:`extract_maier_saupe`, which also compares
@@ -23,11 +23,12 @@ from _extraction_common import fit_vae
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--beta-j", type=float, nargs="+", default=[8.0])
+    ap.add_argument("--beta-j", type=float, nargs="+", default=[9.0])
     ap.add_argument("--n", type=int, default=64)
     ap.add_argument("--samples", type=int, default=10000)
     ap.add_argument("--latents", type=int, default=5)
     ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--min-steps", type=int, default=2000, help="optimisation steps at least")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("-o", "--output", type=Path, default=Path("results/extraction_maier_saupe.json"))
     args = ap.parse_args()
@@ -39,7 +40,7 @@ def main() -> None:
         x = drive(sample_maier_saupe(args.n, bj, samples=args.samples, seed=args.seed + 1),
                   bar=False).configurations
         fit, info = fit_vae(x, "vector", args.latents, epochs=args.epochs, seed=args.seed,
-                            decoders=("mlp",))
+                            decoders=("mlp",), min_steps=args.min_steps)
         ex = extract(fit, "maier-saupe", seed=args.seed, data=x)
         rows[str(bj)] = {"beta_J_true": bj, "n": args.n, "samples": args.samples,
                          "latents": args.latents, **ex.parameters,
