@@ -20,6 +20,10 @@ Notes where the contract needed detail:
   ``fit.summary()`` (latents, patterns, fields, config, metrics).
 - ``Fit(..., test_index=...)`` holds those rows out for early stopping and evaluation; to
   judge on data never used for early stopping, call ``fit.evaluate(x_test)``.
+- ``Fit.train(epochs=None, batches=None)``: ``batches(epoch)`` may supply any iterable of
+  batches (e.g. ``Recording.iter_batches``) instead of the fit's in-memory split.
+- ``VAEConfig.train_k > 1`` trains on the k-sample IWAE bound; the progress metric
+  ``test_neg_elbo`` is then the held-out value of that bound (the ELBO when ``train_k=1``).
 """
 from napari_vaemf.core.vae import bingham
 from napari_vaemf.core.vae._checkpoint import pick_device
