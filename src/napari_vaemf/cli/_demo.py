@@ -32,7 +32,8 @@ class DemoSettings:
     patterns: int = 3  # Hopfield stored patterns P
     beta_hop: float = 1.4  # Hopfield inverse temperature (retrieval phase)
     samples_hop: int = 10000  # Hopfield samples (Gibbs + parallel tempering)
-    epochs: int = 40  # maximum VAE epochs per fit
+    epochs: int = 60  # maximum VAE epochs per fit
+    batch_size: int = 256  # VAE batch size (small batches: enough steps on 10^4 samples)
     seed: int = 0  # one seed for sampling, initialisation and splits
 
 
@@ -57,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     s = DemoSettings(seed=args.seed)
     if args.quick:
         s = DemoSettings(n_cw=24, samples_cw=4000, n_hop=32, samples_hop=3000, epochs=15,
+                         batch_size=512,
                          seed=args.seed)
     summary = run_demo(s, Path(args.out))
     sys.stdout.write(format_summary(summary))
@@ -86,7 +88,7 @@ def run_demo(s: DemoSettings, out: Path) -> dict:
     save_configurations(out / "curie_weiss.npz", cw)
     x = cw.configurations
     test = np.arange(len(x))[len(x) * 4 // 5:]
-    fit = Fit(x, "spin", VAEConfig(latents=1, epochs=s.epochs, seed=s.seed), test_index=test)
+    fit = Fit(x, "spin", VAEConfig(latents=1, epochs=s.epochs, batch_size=s.batch_size, seed=s.seed), test_index=test)
     drive(fit.train(), desc="fit Curie-Weiss (K=1)")
     fit.save(out / "curie_weiss_fit" / "model.pt")
     ev = fit.evaluate()
@@ -106,7 +108,8 @@ def run_demo(s: DemoSettings, out: Path) -> dict:
                                 seed=s.seed), desc="simulate Hopfield")
     save_configurations(out / "hopfield.npz", hop)
     fit_h = Fit(hop.configurations, "spin",
-                VAEConfig(latents=s.patterns, epochs=s.epochs, seed=s.seed))
+                VAEConfig(latents=s.patterns, epochs=s.epochs, batch_size=s.batch_size,
+                          seed=s.seed))
     drive(fit_h.train(), desc=f"fit Hopfield (K={s.patterns})")
     fit_h.save(out / "hopfield_fit" / "model.pt")
     ex_h = extract(fit_h, "hopfield", seed=s.seed)
