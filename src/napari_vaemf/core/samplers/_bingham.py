@@ -46,14 +46,16 @@ def sample_bingham(
     f = np.float32  # proposals and acceptance in float32: 3-8x faster, bias ~ 1e-7
     lam32, omega32 = lam.astype(f), omega.astype(f)
     scale = (1.0 / np.sqrt(omega)).astype(f).T[:, :, None]  # (3, C, 1)
+    log_m32 = log_m.astype(f)
     out = np.empty((3, c, n), dtype=f)  # component-major
     filled = np.zeros(c, dtype=np.int64)
-    rows = np.arange(c)[:, None]
-    m = n + n // 2 + 16  # proposals per distribution in the first round (acceptance >~ 0.5)
-    while (filled < n).any():
+    todo = np.arange(c)  # distributions still short of n draws; later rounds propose only for them
+    m = n + n // 2 + 2  # proposals per distribution in the first round (acceptance >~ 0.5)
+    while todo.size:
+        t = todo.size
         # an ACG draw is the direction of Omega^-1/2 w for w uniform on the sphere
-        u = rng.random((3, c, m), dtype=f)
-        y = np.empty((3, c, m), dtype=f)
+        u = rng.random((3, t, m), dtype=f)
+        y = np.empty((3, t, m), dtype=f)
         z = u[0] * f(2.0) - f(1.0)
         rho = np.sqrt(f(1.0) - z * z)
         phi = u[1] * f(2.0 * np.pi)
@@ -62,21 +64,22 @@ def sample_bingham(
         np.sin(phi, out=y[1])
         y[1] *= rho
         y[2] = z
-        y *= scale
+        y *= scale[:, todo]
         y /= np.sqrt(y[0] * y[0] + y[1] * y[1] + y[2] * y[2])
         x2 = y * y
-        quad_b = lam32[:, 0, None] * x2[0] + lam32[:, 1, None] * x2[1] + lam32[:, 2, None] * x2[2]
-        quad_o = (omega32[:, 0, None] * x2[0] + omega32[:, 1, None] * x2[1]
-                  + omega32[:, 2, None] * x2[2])
-        log_acc = (Q / 2) * np.log(quad_o) - quad_b + log_m.astype(f)[:, None]
+        lt, ot = lam32[todo], omega32[todo]
+        quad_b = lt[:, 0, None] * x2[0] + lt[:, 1, None] * x2[1] + lt[:, 2, None] * x2[2]
+        quad_o = ot[:, 0, None] * x2[0] + ot[:, 1, None] * x2[1] + ot[:, 2, None] * x2[2]
+        log_acc = (Q / 2) * np.log(quad_o) - quad_b + log_m32[todo, None]
         acc = np.log1p(-u[2]) < log_acc  # log of a uniform in (0, 1]
-        acc &= (filled < n)[:, None]
-        rank = filled[:, None] + np.cumsum(acc, axis=1) - 1
+        rank = filled[todo, None] + np.cumsum(acc, axis=1) - 1
         ok = acc & (rank < n)
-        pos = (rows * n + rank)[ok]
+        pos = (todo[:, None] * n + rank)[ok]
         out.reshape(3, -1)[:, pos] = y[:, ok]
-        filled = np.minimum(n, filled + acc.sum(axis=1))
-        m = 2 * int((n - filled).max()) + 16
+        filled[todo] = np.minimum(n, filled[todo] + acc.sum(axis=1))
+        todo = todo[filled[todo] < n]
+        if todo.size:
+            m = 2 * int((n - filled[todo]).max()) + 16
     x = np.ascontiguousarray(out.transpose(1, 2, 0))  # (C, n, 3) in the eigenbasis
     lab = np.matmul(x, np.swapaxes(vecs, 1, 2).astype(f))  # back to the lab frame: n = V x
     lab /= np.linalg.norm(lab, axis=2, keepdims=True)
