@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from napari_vaemf.core.capacity._estimate import MIEstimate
+from napari_vaemf.core.configs import jsonable
 
 __all__ = ["SweepPoint", "CapacityReport", "headline_mi", "plot_report"]
 
@@ -105,7 +106,7 @@ class CapacityReport:
 
     def to_json(self) -> dict:
         """Plain JSON types only (numpy scalars and arrays converted)."""
-        return _jsonable({
+        return jsonable({
             "bipartite_mi_nats": headline_mi(self.bipartite_mi),
             "sweep": self.per_k(),
             "fits": [asdict(p) for p in self.points],
@@ -116,18 +117,6 @@ class CapacityReport:
             "verdict": self.verdict(),
             "settings": self.settings,
         })
-
-
-def _jsonable(v):
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    if isinstance(v, (np.integer, np.floating, np.bool_)):
-        return v.item()
-    return v
 
 
 def plot_report(report: CapacityReport, path) -> None:

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 import torch
 
+from napari_vaemf.core.configs import jsonable
 from napari_vaemf.core.errors import InputError, ParameterError
 from napari_vaemf.core.progress import Job, Progress
 from napari_vaemf.core.vae import bingham
@@ -401,8 +402,8 @@ class Fit:
             "optimizer": self.optimizer.state_dict(),
             "step": self.step,
             "epoch": self.epoch,
-            "metrics": _jsonable(self.metrics),
-            "history": _jsonable(self.history),
+            "metrics": jsonable(self.metrics),
+            "history": jsonable(self.history),
             "best_test_neg_elbo": self.best_test_neg_elbo,
             "train_seconds": self.train_seconds,
             "fingerprint": self.fingerprint,
@@ -436,13 +437,3 @@ class Fit:
         fit.n_samples = int(ckpt["n_samples"])
         fit.model.eval()
         return fit
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (np.floating, np.integer)):
-        return obj.item()
-    return obj
