@@ -2,19 +2,13 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from napari_vaemf.cli import main
 from napari_vaemf.core.capacity import curie_weiss_bipartite_mi
 from napari_vaemf.core.configs import save_configurations
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_capacity_cli_writes_json_and_png(tmp_path, capsys):

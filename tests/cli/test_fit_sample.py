@@ -5,7 +5,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from napari_vaemf.cli import main
 from napari_vaemf.core.configs import SampleSet, load_configurations, save_configurations
@@ -16,12 +15,7 @@ REPORT_KEYS = {"n_samples", "n_units", "latents", "device", "epochs", "train_sec
                "rate_nats", "rate_per_latent_nats"}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _configs(encoding: str, t=300, n=6) -> np.ndarray:

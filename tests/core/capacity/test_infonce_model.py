@@ -16,12 +16,7 @@ from napari_vaemf.core.progress import drive
 from napari_vaemf.core.vae import Fit, VAEConfig
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize("beta_j", [0.8, 1.5])

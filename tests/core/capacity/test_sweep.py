@@ -1,7 +1,6 @@
 import json
 
 import pytest
-import torch
 
 from napari_vaemf.core.capacity import (
     CapacitySettings,
@@ -14,12 +13,7 @@ from napari_vaemf.core.progress import Progress
 from napari_vaemf.core.vae import VAEConfig
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _fast():

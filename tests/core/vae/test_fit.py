@@ -15,12 +15,7 @@ from napari_vaemf.core.vae import Fit, VAEConfig
 from napari_vaemf.core.vae import _checkpoint
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _cw(n=12, beta_j=1.2, samples=3000, seed=0):
