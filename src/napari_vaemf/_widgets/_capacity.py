@@ -31,7 +31,7 @@ class CapacityWidgetSettings:
     """Settings of the Capacity widget."""
 
     k_max: int = option(3, min=1, max=32)  # largest number of latents K in the sweep (K = 1..k_max)
-    seeds: int = option(1, min=1, max=20)  # fits per K with different seeds (spread -> tolerance)
+    seeds: int = option(1, min=1, max=20)  # restarts per K; the best on validation data represents K
     epochs: int = option(30, min=1, max=100_000)  # maximum epochs per fit (early stopping may end sooner)
     batch_size: int = option(1024, min=1, max=1_000_000)  # samples per optimisation step
     test_fraction: float = option(0.2, min=0.05, max=0.9, step=0.05)  # data never trained on, for judging (whole repeats when known)
@@ -99,7 +99,7 @@ class CapacityWidget(JobWidget):
             ax.cla()
             style(ax)
         rate = np.array([r["rate_nats"] for r in rows])
-        ax_rate.errorbar(ks, rate, yerr=[r["rate_std"] for r in rows], marker="o", label="rate")
+        ax_rate.plot(ks, rate, marker="o", label="rate")
         mi = headline_mi(report.bipartite_mi)
         if mi["estimate"] is not None:
             lo = mi["lower"] if mi["lower"] is not None else mi["estimate"]
@@ -113,7 +113,10 @@ class CapacityWidget(JobWidget):
         ax_rate.set_title("rate and bipartite MI")
         legend(ax_rate)
         ll = np.array([r["test_loglik_nats"] for r in rows])
-        ax_ll.errorbar(ks, ll, yerr=[r["test_loglik_std"] for r in rows], marker="o", color="#2ca02c")
+        ax_ll.plot(ks, ll, marker="o", color="#2ca02c")
+        if len(report.points) > len(rows):  # every restart, so failed ones stay visible
+            ax_ll.plot([p.latents for p in report.points],
+                       [p.test_loglik_nats for p in report.points], ".", color="0.6")
         if report.latents_needed is not None:
             ax_ll.axvline(report.latents_needed, color="#d62728", ls="--", label=f"K needed = {report.latents_needed}")
             legend(ax_ll)

@@ -70,6 +70,33 @@ def test_decide_rules():
     # rate below the bipartite-MI lower bound
     k, mf, _, _ = decide(_rows([-50.0, -50.01], [0.3, 0.3]), 0.8, 0.05, 0)
     assert k == 1 and not mf
-    # seed spread widens the tolerance
+    # the spread over restarts does not widen the tolerance (restarts are selected)...
     k, _, tol, _ = decide(_rows([-50.0, -49.8, -49.8], [1, 1, 1], std=0.2), None, 0.05, 0)
-    assert tol == pytest.approx(0.4) and k == 1
+    assert tol == pytest.approx(0.05) and k == 2
+    # ...but the paired standard error of the difference to the best K does
+    rows = _rows([-50.0, -49.8, -49.8], [1, 1, 1])
+    rows[0]["paired_se_nats"] = 0.15
+    k, _, _, _ = decide(rows, None, 0.05, 0)
+    assert k == 1
+
+
+def test_a_collapsed_restart_does_not_decide_k():
+    """Each K is represented by its best restart on *validation* data, not the seed mean."""
+    from napari_vaemf.core.capacity import CapacityReport, SweepPoint
+
+    def pt(k, seed, ll, val):
+        return SweepPoint(k, seed, 1.0, [1.0] * k, k, ll, ll - 0.1, val_neg_elbo=val)
+
+    # K=1: seed 1 collapsed (bad on validation and test); K=2 is no better than good K=1.
+    pts = [pt(1, 0, -33.4, 33.5), pt(1, 1, -46.9, 47.0), pt(2, 0, -33.38, 33.45),
+           pt(2, 1, -33.39, 33.5)]
+    rep = CapacityReport(pts, [], None, True, 0.0)
+    rows = rep.per_k()
+    assert [r["selected_seed"] for r in rows] == [0, 0]
+    assert rows[0]["test_loglik_nats"] == -33.4 and rows[0]["test_loglik_std"] > 9
+    k, _, _, _ = decide(rows, None, 0.05, 0)
+    assert k == 1
+    # the selection never looks at the test rows: a restart that is better on test but
+    # worse on validation is not chosen
+    rep2 = CapacityReport([pt(1, 0, -33.0, 34.0), pt(1, 1, -33.5, 33.6)], [], None, True, 0.0)
+    assert rep2.per_k()[0]["selected_seed"] == 1

@@ -27,6 +27,7 @@ class SweepPoint:
     epochs: int = 0  # epochs trained (early stopping included)
     train_seconds: float = 0.0  # wall-clock training time
     decoder: str = "mlp"  # the decoder kind that won on the fit's validation split
+    val_neg_elbo: float = float("nan")  # best negative ELBO on the fit's own validation split
 
 
 def headline_mi(estimates: list[MIEstimate]) -> dict:
@@ -63,27 +64,46 @@ class CapacityReport:
     settings: dict = field(default_factory=dict)  # the sweep's settings (json-able)
     paired_se: dict = field(default_factory=dict)  # K -> paired s.e. of held-out (K - best K)
 
+    def selected(self) -> dict[int, SweepPoint]:
+        """The restart that represents each K: the best on its own validation split.
+
+        Seeds are restarts of a non-convex optimisation; one that collapsed (a latent
+        unused, a poor local optimum) says nothing about what K latents can do, so the
+        restart is chosen on the fit's validation data — never on the test rows.
+        """
+        out: dict[int, SweepPoint] = {}
+        for p in self.points:
+            cur = out.get(p.latents)
+            score = p.val_neg_elbo if np.isfinite(p.val_neg_elbo) else np.inf
+            if cur is None or score < (cur.val_neg_elbo if np.isfinite(cur.val_neg_elbo)
+                                       else np.inf):
+                out[p.latents] = p
+        return out
+
     def per_k(self) -> list[dict]:
-        """Seed-averaged numbers per K (mean and seed standard deviation)."""
+        """Per K: the selected restart's numbers (:meth:`selected`), and the spread over
+        all restarts (``*_seed_mean``, ``*_std``) as information."""
         out = []
-        for k in sorted({p.latents for p in self.points}):
+        chosen = self.selected()
+        for k in sorted(chosen):
             pts = [p for p in self.points if p.latents == k]
+            best = chosen[k]
             ll = np.array([p.test_loglik_nats for p in pts])
             rate = np.array([p.rate_nats for p in pts])
             row = {
-                "latents": k, "seeds": len(pts),
-                "test_loglik_nats": float(ll.mean()),
+                "latents": k, "seeds": len(pts), "selected_seed": best.seed,
+                "test_loglik_nats": float(best.test_loglik_nats),
+                "test_loglik_seed_mean": float(ll.mean()),
                 "test_loglik_std": float(ll.std(ddof=1)) if len(pts) > 1 else 0.0,
-                "rate_nats": float(rate.mean()),
+                "rate_nats": float(best.rate_nats),
                 "rate_std": float(rate.std(ddof=1)) if len(pts) > 1 else 0.0,
-                "active_latents": float(np.mean([p.active_latents for p in pts])),
-                "test_elbo_nats": float(np.mean([p.test_elbo_nats for p in pts])),
+                "active_latents": float(best.active_latents),
+                "test_elbo_nats": float(best.test_elbo_nats),
+                "decoder": best.decoder,
             }
-            for key in pts[0].stat_errors:
-                row[key] = float(np.mean([p.stat_errors[key] for p in pts]))
+            row.update({key: float(v) for key, v in best.stat_errors.items()})
             row["paired_se_nats"] = self.paired_se.get(k)
-            mis = [p.model_mi["value"] for p in pts if p.model_mi]
-            row["model_mi_nats"] = float(np.mean(mis)) if mis else None
+            row["model_mi_nats"] = best.model_mi["value"] if best.model_mi else None
             out.append(row)
         return out
 
@@ -127,8 +147,7 @@ def plot_report(report: CapacityReport, path) -> None:
     ks = [r["latents"] for r in rows]
     fig = Figure(figsize=(9, 3.6), layout="constrained")
     ax1, ax2 = fig.subplots(1, 2)
-    ax1.errorbar(ks, [r["rate_nats"] for r in rows], yerr=[r["rate_std"] for r in rows],
-                 marker="o", label="rate (held-out)")
+    ax1.plot(ks, [r["rate_nats"] for r in rows], marker="o", label="rate (held-out)")
     mod = [(r["latents"], r["model_mi_nats"]) for r in rows if r["model_mi_nats"] is not None]
     if mod:
         ax1.plot(*zip(*mod), marker="s", ls="--", label="model-based MI")
@@ -140,8 +159,11 @@ def plot_report(report: CapacityReport, path) -> None:
         ax1.axhline(mi["exact"], color="k", ls=":", label="exact MI")
     ax1.set(xlabel="latents K", ylabel="nats / sample", title="rate vs bipartite MI")
     ax1.legend(fontsize=8)
-    ax2.errorbar(ks, [r["test_loglik_nats"] for r in rows],
-                 yerr=[r["test_loglik_std"] for r in rows], marker="o")
+    ax2.plot(ks, [r["test_loglik_nats"] for r in rows], marker="o", label="selected restart")
+    if len(report.points) > len(rows):  # every restart, so failed ones stay visible
+        ax2.plot([p.latents for p in report.points], [p.test_loglik_nats for p in report.points],
+                 ".", color="0.6", label="all restarts")
+        ax2.legend(fontsize=8)
     if report.latents_needed is not None:
         ax2.axvline(report.latents_needed, color="k", ls=":", label="latents needed")
         ax2.legend(fontsize=8)
