@@ -100,6 +100,16 @@ def _symmetric_limits(a: np.ndarray) -> tuple[float, float]:
     return (-m, m)
 
 
+def _column_image(a: np.ndarray, name: str, kind: str, x_left: float, geom: RasterGeometry) -> tuple:
+    """Image layer of the (N, k) array ``a`` whose columns start at time-axis ``x_left``."""
+    col = geom.column
+    meta = {"vaemf": {"kind": kind, "shape": list(a.shape)}}
+    kwargs = dict(name=name, colormap="bwr", contrast_limits=_symmetric_limits(a),
+                  translate=(0.0, x_left + 0.5 * col), scale=(1.0, col),
+                  interpolation2d="nearest", metadata=meta, **geom.layer_units())
+    return (a, kwargs, "image")
+
+
 def pattern_layers(patterns, fields, geom: RasterGeometry, name: str = "patterns") -> list:
     """Patterns (N, P) and fields (N,) as images left of the raster, rows = its units.
 
@@ -111,42 +121,12 @@ def pattern_layers(patterns, fields, geom: RasterGeometry, name: str = "patterns
     if patterns is not None:
         p = np.asarray(patterns, dtype=np.float32).reshape(geom.n_units, -1)
         x_edge -= p.shape[1] * col
-        out.append(
-            (
-                p,
-                dict(
-                    name=name,
-                    colormap="bwr",
-                    contrast_limits=_symmetric_limits(p),
-                    translate=(0.0, x_edge + 0.5 * col),
-                    scale=(1.0, col),
-                    interpolation2d="nearest",
-                    metadata={"vaemf": {"kind": "patterns", "shape": list(p.shape)}},
-                    **geom.layer_units(),
-                ),
-                "image",
-            )
-        )
+        out.append(_column_image(p, name, "patterns", x_edge, geom))
         x_edge -= geom.gap_x
     if fields is not None:
         f = np.asarray(fields, dtype=np.float32).reshape(geom.n_units, 1)
         x_edge -= col
-        out.append(
-            (
-                f,
-                dict(
-                    name=f"{name}: fields",
-                    colormap="bwr",
-                    contrast_limits=_symmetric_limits(f),
-                    translate=(0.0, x_edge + 0.5 * col),
-                    scale=(1.0, col),
-                    interpolation2d="nearest",
-                    metadata={"vaemf": {"kind": "fields", "shape": list(f.shape)}},
-                    **geom.layer_units(),
-                ),
-                "image",
-            )
-        )
+        out.append(_column_image(f, f"{name}: fields", "fields", x_edge, geom))
     return out
 
 
