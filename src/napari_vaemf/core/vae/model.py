@@ -32,6 +32,13 @@ _LOG_2PI = math.log(2 * math.pi)
 _LOGVAR_INIT = -4.0  # initial posterior log-variance (avoids early posterior collapse)
 
 
+def _log_prior_over_posterior(z: torch.Tensor, eps: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """log p(z) - log q(z|x) (k, B) for z = mu + eps * exp(logvar / 2) with prior N(0, I)."""
+    log_q = (-0.5 * (eps.square() + _LOG_2PI) - 0.5 * logvar).sum(-1)
+    log_p = (-0.5 * (z.square() + _LOG_2PI)).sum(-1)
+    return log_p - log_q
+
+
 @dataclass
 class VAEConfig:
     """Everything that defines a VAE fit (architecture, optimisation, data split)."""
@@ -223,6 +230,13 @@ class ProductVAE(nn.Module):
         """KL(q(z|x) || N(0, I)) per latent, (B, K)."""
         return 0.5 * (mu.square() + logvar.exp() - 1.0 - logvar)
 
+    def _draw(self, xp: torch.Tensor, k: int, generator: torch.Generator | None):
+        """Encode ``xp`` and draw k reparameterised latents: mu, logvar (B, K), eps, z (k, B, K)."""
+        mu, logvar = self.encode(xp)
+        std = (0.5 * logvar).exp()
+        eps = torch.randn((k, *mu.shape), generator=generator, device=mu.device, dtype=mu.dtype)
+        return mu, logvar, eps, mu + eps * std
+
     def neg_elbo_terms(
         self, xp: torch.Tensor, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -239,30 +253,20 @@ class ProductVAE(nn.Module):
         -log (1/k) Σ_j p(x|z_j)^1 [p(z_j)/q(z_j|x)]^beta (tighter; beta < 1 only during warm-up).
         Distortion is averaged over the k draws; the rate is the closed-form KL.
         """
-        mu, logvar = self.encode(xp)
-        std = (0.5 * logvar).exp()
-        eps = torch.randn((k, *mu.shape), generator=generator, device=mu.device, dtype=mu.dtype)
-        z = mu + eps * std  # (k, B, K)
+        mu, logvar, eps, z = self._draw(xp, k, generator)
         ll = self.log_lik(xp, self.decoder(z))  # (k, B)
         rate = self.kl(mu, logvar).sum(-1)  # (B,)
         distortion = -ll.mean(0)
         if k == 1:
             return distortion + beta * rate, distortion, rate
-        log_q = (-0.5 * (eps.square() + _LOG_2PI) - 0.5 * logvar).sum(-1)  # (k, B)
-        log_p = (-0.5 * (z.square() + _LOG_2PI)).sum(-1)
-        log_w = ll + beta * (log_p - log_q)
+        log_w = ll + beta * _log_prior_over_posterior(z, eps, logvar)
         return -(torch.logsumexp(log_w, 0) - math.log(k)), distortion, rate
 
     @torch.no_grad()
     def iwae(self, xp: torch.Tensor, k: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Importance-weighted bound on log p(x) with k samples, (B,) nats (>= the ELBO on average)."""
-        mu, logvar = self.encode(xp)
-        std = (0.5 * logvar).exp()
-        eps = torch.randn((k, *mu.shape), generator=generator, device=mu.device, dtype=mu.dtype)
-        z = mu + eps * std  # (k, B, K)
-        log_q = (-0.5 * (eps.square() + _LOG_2PI) - 0.5 * logvar).sum(-1)  # (k, B)
-        log_p = (-0.5 * (z.square() + _LOG_2PI)).sum(-1)
-        log_w = self.log_lik(xp, self.decoder(z)) + log_p - log_q
+        _, logvar, eps, z = self._draw(xp, k, generator)
+        log_w = self.log_lik(xp, self.decoder(z)) + _log_prior_over_posterior(z, eps, logvar)
         return torch.logsumexp(log_w, 0) - math.log(k)
 
     @torch.no_grad()
