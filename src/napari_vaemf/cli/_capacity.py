@@ -112,15 +112,8 @@ def run(args: argparse.Namespace) -> int:
     out = report.to_json()
     out["input"] = str(args.input)
     out["encoding"] = encoding
-    (args.output / "capacity.json").write_text(json.dumps(out, indent=1, default=_json))
+    (args.output / "capacity.json").write_text(json.dumps(out, indent=1, default=str))
     plot_report(report, args.output / "capacity.png")
     sys.stdout.write(report.verdict() + "\n")
     return 0
 
-
-def _json(v):
-    if isinstance(v, (np.integer, np.floating, np.bool_)):
-        return v.item()
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    return str(v)
