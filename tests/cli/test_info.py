@@ -1,15 +1,9 @@
 """``vaemf info``: the printed numbers match the file."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import pytest
 
 from napari_vaemf.cli import main
-
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-MTL = DATA / "nwb-human-mtl-zheng2022-sub4" / "sub-4_ses-4_ecephys+image.nwb"
 
 
 def test_info_on_a_spike_list(tmp_path, capsys):
@@ -25,10 +19,8 @@ def test_info_on_a_spike_list(tmp_path, capsys):
     assert "2\t3\t1.5" in out  # unit 2: 3 spikes in 2 s
 
 
-def test_info_on_the_human_mtl_file(capsys):
-    if not MTL.is_file():
-        pytest.skip(f"shared data file {MTL} is absent")
-    assert main(["info", str(MTL), "--bin-size", "0.02"]) == 0
+def test_info_on_the_human_mtl_file(capsys, shared):
+    assert main(["info", str(shared.need(shared.MTL)), "--bin-size", "0.02"]) == 0
     out = capsys.readouterr().out
     assert "35 x 141054 at 20 ms" in out and "214,278" in out
 

@@ -9,18 +9,6 @@ import pytest
 from napari_vaemf._napari._reader import get_reader
 from napari_vaemf.core.errors import InputError
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-MTL = DATA / "nwb-human-mtl-zheng2022-sub4" / "sub-4_ses-4_ecephys+image.nwb"
-PHY = DATA / "nwb-pynapple-A8604-phy" / "A8604-211122.nwb"
-NWB1 = DATA / "nwb1-legacy-allen-stub" / "496908818s.nwb"
-SALAMANDER = DATA / "marre2014-salamander-retina-50" / "original_data_num_neurons_50_1.mat"
-
-
-def need(path: Path) -> Path:
-    if not path.is_file():
-        pytest.skip(f"shared data file {path} is absent (see /work/shared/data/README.md)")
-    return path
-
 
 def test_declines_what_it_cannot_read(tmp_path):
     (tmp_path / "a.txt").write_text("hello")
@@ -61,8 +49,8 @@ def test_accepts_rasters_spike_lists_and_vectors(tmp_path):
     assert data.shape[0] == 4 and kwargs["metadata"]["vaemf"]["bin_size"] == 0.02
 
 
-def test_reads_a_real_nwb_file_without_a_viewer():
-    path = need(MTL)
+def test_reads_a_real_nwb_file_without_a_viewer(shared):
+    path = shared.need(shared.MTL)
     reader = get_reader(str(path))
     assert reader is not None
     [(data, kwargs, kind)] = reader(str(path))
@@ -73,31 +61,31 @@ def test_reads_a_real_nwb_file_without_a_viewer():
     assert kwargs["metadata"]["recording"].n_units == 35
 
 
-def test_layer_tuple_builds_a_napari_layer():
+def test_layer_tuple_builds_a_napari_layer(shared):
     from napari.layers import Layer
 
-    path = need(SALAMANDER)
+    path = shared.need(shared.SALAMANDER)
     [(data, kwargs, kind)] = get_reader(str(path))(str(path))
     layer = Layer.create(data, kwargs, kind)
     assert layer.data.shape == (50, 283_041) and layer.metadata["vaemf"]["repeats"] == 297
 
 
-def test_bad_nwb_gives_a_clear_error_not_a_traceback():
-    path = need(NWB1)
+def test_bad_nwb_gives_a_clear_error_not_a_traceback(shared):
+    path = shared.need(shared.NWB1)
     reader = get_reader(str(path))  # it is HDF5, so the cheap check accepts it ...
     with pytest.raises(InputError, match="NWB 1.x"):  # ... and the reader explains
         reader(str(path))
 
 
 @pytest.mark.gui
-def test_viewer_open_real_files(make_napari_viewer):
+def test_viewer_open_real_files(make_napari_viewer, shared):
     viewer = make_napari_viewer()
-    for path in (need(MTL), need(PHY)):
+    for path in (shared.need(shared.MTL), shared.need(shared.PHY)):
         layers = viewer.open(str(path), plugin="napari-vaemf")
         assert layers[0].data.shape[0] in (35, 3)
     assert viewer.layers[0].scale[1] == pytest.approx(0.02)
     with pytest.raises(Exception, match="NWB 1.x"):  # napari wraps our InputError
-        viewer.open(str(need(NWB1)), plugin="napari-vaemf")
+        viewer.open(str(shared.need(shared.NWB1)), plugin="napari-vaemf")
     assert len(viewer.layers) == 2  # the bad file added nothing and the viewer lives on
 
 
@@ -120,11 +108,11 @@ def _nwb(path: Path, trains=None) -> Path:
     return path
 
 
-def _bad_files(tmp_path: Path) -> dict[Path, str]:
+def _bad_files(tmp_path: Path, shared) -> dict[Path, str]:
     """The bad inputs of issue 3 that napari offers to this plugin only: path -> problem text."""
     import scipy.io
 
-    bad = {need(NWB1): "NWB 1.x"}
+    bad = {shared.need(shared.NWB1): "NWB 1.x"}
     bad[_nwb(tmp_path / "nounits.nwb")] = "no Units table"
     bad[_nwb(tmp_path / "nospikes.nwb", [[], []])] = "zero spikes"
     for name, times, problem in (("nan.nwb", [0.2, np.nan], "NaN"), ("neg.nwb", [-1.0, 0.5], "negative"),
@@ -138,11 +126,11 @@ def _bad_files(tmp_path: Path) -> dict[Path, str]:
     return bad
 
 
-def test_bad_files_of_our_kinds_are_claimed_and_explained(tmp_path):
+def test_bad_files_of_our_kinds_are_claimed_and_explained(tmp_path, shared):
     """Damaged or unsupported .nwb/.mat files get a reader whose InputError names file and problem.
 
     (Returning None would make napari say only that the plugin "refused the file".)"""
-    bad = _bad_files(tmp_path)
+    bad = _bad_files(tmp_path, shared)
     before = {p: _sha256(p) for p in bad}
     for path, problem in bad.items():
         reader = get_reader(str(path))
@@ -161,15 +149,15 @@ def _only_reader_is_ours(path: Path) -> bool:
 
 
 @pytest.mark.gui
-def test_drag_and_drop(make_napari_viewer, tmp_path):
+def test_drag_and_drop(make_napari_viewer, tmp_path, shared):
     """The drop path (no plugin named): real files open; bad ones leave the viewer alive, with
     napari's error carrying our message (file and problem), and every file unchanged."""
     from napari.errors import ReaderPluginError
 
     viewer = make_napari_viewer()
     drop = viewer.window._qt_viewer._qt_open  # what QtViewer.dropEvent calls (napari's own tests use it)
-    good = [need(MTL), need(PHY), need(SALAMANDER)]
-    bad = _bad_files(tmp_path)
+    good = [shared.need(shared.MTL), shared.need(shared.PHY), shared.need(shared.SALAMANDER)]
+    bad = _bad_files(tmp_path, shared)
     if not all(_only_reader_is_ours(p) for p in [*good, *bad]):
         pytest.skip("another installed plugin also reads .nwb/.mat: napari would ask which reader")
     before = {p: _sha256(p) for p in [*good, *bad]}
@@ -178,7 +166,7 @@ def test_drag_and_drop(make_napari_viewer, tmp_path):
     # A8604: last spike at 1087.353 s, bins from t = 0 (SOURCE.md's 54,367 bins start at the first spike)
     assert [layer.data.shape for layer in viewer.layers] == [(35, 141_054), (3, 54_368), (50, 283_041)]
     assert viewer.layers[0].scale[1] == pytest.approx(0.02)
-    assert viewer.layers[0].metadata["vaemf"]["source"] == str(MTL)
+    assert viewer.layers[0].metadata["vaemf"]["source"] == str(shared.MTL)
     for path, problem in bad.items():
         with pytest.raises(ReaderPluginError) as err:
             drop([str(path)], stack=False)

@@ -1,16 +1,11 @@
 """Load recording: open a file in a worker, re-bin / window / select in memory, bad files."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from napari_vaemf._widgets._load_recording import LoadRecordingWidget, parse_units
 from napari_vaemf.core.errors import ParameterError
-
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-APLYSIA = DATA / "aplysia-pedal-ganglion-humphries-testdata" / "Jan1912da02spks.mat"
 
 
 def open_and_wait(qtbot, w, path):
@@ -28,14 +23,13 @@ def test_parse_units():
 
 
 def test_rebin_spike_recording_without_disk(
-    make_napari_viewer, qtbot, press_and_wait, monkeypatch, tmp_path
+    make_napari_viewer, qtbot, press_and_wait, monkeypatch, tmp_path, shared
 ):
-    if not APLYSIA.exists():
-        pytest.skip(f"shared data not found: {APLYSIA}")
+    aplysia = shared.need(shared.APLYSIA_JAN)
     viewer = make_napari_viewer()
     w = LoadRecordingWidget(viewer)
-    open_and_wait(qtbot, w, APLYSIA)
-    layer = viewer.layers[APLYSIA.stem]
+    open_and_wait(qtbot, w, aplysia)
+    layer = viewer.layers[aplysia.stem]
     rec0 = layer.metadata["recording"]
     assert rec0.spike_trains is not None
     n_units, n_bins = layer.data.shape
@@ -45,7 +39,7 @@ def test_rebin_spike_recording_without_disk(
     monkeypatch.setattr(load_mod, "load_recording", lambda *a, **k: pytest.fail("re-read the file"))
     w.form.set_values(bin_size=0.1, t_from=10.0, t_to=30.0, units="0-9")
     press_and_wait(w)
-    new = viewer.layers[APLYSIA.stem]
+    new = viewer.layers[aplysia.stem]
     rec = new.metadata["recording"]
     assert new.data.shape == (10, 200)
     assert new.scale[-1] == pytest.approx(0.1)
@@ -78,7 +72,7 @@ def test_rebin_spike_recording_without_disk(
     # going back to all units at the original bin size restores the first raster exactly
     w.form.set_values(bin_size=float(rec0.bin_size), t_from=0.0, t_to=0.0, units="all")
     press_and_wait(w)
-    back = viewer.layers[APLYSIA.stem]
+    back = viewer.layers[aplysia.stem]
     assert back.data.shape == (n_units, n_bins)
     assert np.array_equal(np.asarray(back.data), np.asarray(layer.data))
     w.close()

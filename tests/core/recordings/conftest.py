@@ -1,4 +1,4 @@
-"""Fixtures for the recordings tests: the shared real data and small synthetic NWB files."""
+"""Fixtures for the recordings tests: small synthetic NWB files (the real data: tests/conftest.py)."""
 from __future__ import annotations
 
 import hashlib
@@ -6,19 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
-MTL = DATA / "nwb-human-mtl-zheng2022-sub4" / "sub-4_ses-4_ecephys+image.nwb"
-PHY = DATA / "nwb-pynapple-A8604-phy" / "A8604-211122.nwb"
-NWB1 = DATA / "nwb1-legacy-allen-stub" / "496908818s.nwb"
-SALAMANDER = DATA / "marre2014-salamander-retina-50" / "original_data_num_neurons_50_1.mat"
-APLYSIA = DATA / "aplysia-pedal-ganglion-humphries-testdata" / "Feb1312da06spks.mat"
-
-
-def need(path: Path) -> Path:
-    if not path.is_file():
-        pytest.skip(f"shared data file {path} is absent (see /work/shared/data/README.md)")
-    return path
 
 
 def sha256(path: Path) -> str:
@@ -49,18 +36,6 @@ def write_nwb(path: Path, trains, *, where: str = "units", columns=None, obs_int
     with NWBHDF5IO(str(path), "w") as io:
         io.write(nwbfile)
     return path
-
-
-class Shared:
-    """The real files of /work/shared/data; ``need(path)`` skips when one is absent."""
-
-    MTL, PHY, NWB1, SALAMANDER, APLYSIA = MTL, PHY, NWB1, SALAMANDER, APLYSIA
-    need = staticmethod(need)
-
-
-@pytest.fixture
-def shared():
-    return Shared
 
 
 @pytest.fixture(name="write_nwb")
