@@ -14,6 +14,7 @@ __all__ = [
     "check_finite",
     "beta_ladder",
     "tempering_swaps",
+    "SwapStats",
 ]
 
 
@@ -95,3 +96,22 @@ def tempering_swaps(
     perm[lo] = np.where(accept, lo[:, None] + 1, lo[:, None])
     perm[lo + 1] = np.where(accept, lo[:, None], lo[:, None] + 1)
     return perm, accept
+
+
+class SwapStats:
+    """Tried and accepted :func:`tempering_swaps` moves per adjacent temperature pair."""
+
+    def __init__(self, n_temperatures: int, chains: int):
+        self.k, self.chains = n_temperatures, chains
+        self.tried = np.zeros(max(n_temperatures - 1, 1))
+        self.done = np.zeros(max(n_temperatures - 1, 1))
+
+    def add(self, sweep: int, accept: np.ndarray) -> None:
+        """Count the accepted mask that ``tempering_swaps(..., sweep)`` returned."""
+        lo = np.arange(sweep % 2, self.k - 1, 2)  # the pairs that sweep tried
+        self.tried[lo] += self.chains
+        self.done[lo] += accept.sum(axis=1)
+
+    def acceptance(self) -> list[float]:
+        """Acceptance rate of each pair (k, k+1); [] without tempering."""
+        return (self.done / np.maximum(self.tried, 1)).tolist() if self.k > 1 else []

@@ -25,6 +25,7 @@ from napari_vaemf.core.samplers._common import (
     beta_ladder,
     check_finite,
     check_positive_int,
+    SwapStats,
     tempering_swaps,
 )
 
@@ -197,8 +198,7 @@ def sample_hopfield(
     out = np.empty((records * chains, n), dtype=np.int8)
     energy_trace = np.empty((records * thin, chains))
     m1_trace = np.empty((records * thin, chains))
-    swaps_tried = np.zeros(max(k - 1, 1))
-    swaps_done = np.zeros(max(k - 1, 1))
+    swaps = SwapStats(k, chains)
     params = {"n": n, "n_patterns": p, "beta": beta, "samples": samples, "seed": seed,
               "bias": bias if patterns is None else None, "patterns_given": patterns is not None,
               "h": None if hh is None else hh.tolist(), "chains": chains, "n_temperatures": k,
@@ -215,9 +215,7 @@ def sample_hopfield(
         if k > 1:  # swap temperatures between slots (moves labels, not configurations)
             e_temp = e_slot[inv, cols]  # (K, C): energy of the replica at temperature j
             perm, acc = tempering_swaps(rng, betas, e_temp, sweep)
-            lo = np.arange(sweep % 2, k - 1, 2)
-            swaps_tried[lo] += chains
-            swaps_done[lo] += acc.sum(axis=1)
+            swaps.add(sweep, acc)
             inv = inv[perm, cols]
         target = inv[0] * chains + cols  # rows at the target temperature
         if sweep >= burn_in:
@@ -258,7 +256,7 @@ def sample_hopfield(
     diagnostics = {
         "tau_int_energy_sweeps": tau_or_none(energy_trace),
         "tau_int_m1_sweeps": tau_or_none(m1_trace),
-        "swap_acceptance": (swaps_done / np.maximum(swaps_tried, 1)).tolist() if k > 1 else [],
+        "swap_acceptance": swaps.acceptance(),
         "sweeps": sweeps,
     }
     params["diagnostics"] = diagnostics

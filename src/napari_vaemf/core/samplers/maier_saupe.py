@@ -25,6 +25,7 @@ from napari_vaemf.core.samplers._common import (
     beta_ladder,
     check_finite,
     check_positive_int,
+    SwapStats,
     tempering_swaps,
 )
 
@@ -149,8 +150,7 @@ def sample_maier_saupe(
     out = np.empty((records * chains, n, 3), dtype=np.float32)
     e_trace = np.empty((records * thin, chains))
     s_trace = np.empty((records * thin, chains))
-    tried = np.zeros(max(k - 1, 1))
-    done = np.zeros(max(k - 1, 1))
+    swaps = SwapStats(k, chains)
     params = {"n": n, "beta_j": beta_j, "samples": samples, "seed": seed, "chains": chains,
               "n_temperatures": k, "beta_j_min": float(betas[-1]), "burn_in": burn_in,
               "thin": thin, "sampler": "Hubbard-Stratonovich Gibbs (Bingham) + parallel tempering"}
@@ -163,9 +163,7 @@ def sample_maier_saupe(
         if k > 1:
             energy = -0.5 * n * (t * t).sum(axis=(-1, -2))  # E / J
             perm, acc = tempering_swaps(rng, betas, energy, sweep)
-            lo = np.arange(sweep % 2, k - 1, 2)
-            tried[lo] += chains
-            done[lo] += acc.sum(axis=1)
+            swaps.add(sweep, acc)
             if acc.any():
                 x = np.take_along_axis(x, perm[:, :, None, None], axis=0)
                 t = np.take_along_axis(t, perm[:, :, None, None], axis=0)
@@ -186,7 +184,7 @@ def sample_maier_saupe(
     params["diagnostics"] = {
         "tau_int_energy_sweeps": tau_or_none(e_trace),
         "tau_int_S_sweeps": tau_or_none(s_trace),
-        "swap_acceptance": (done / np.maximum(tried, 1)).tolist() if k > 1 else [],
+        "swap_acceptance": swaps.acceptance(),
         "sweeps": sweeps,
     }
     truth = {"S": s_val.astype(np.float32), "director": director.astype(np.float32),
