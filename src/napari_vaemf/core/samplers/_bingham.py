@@ -49,10 +49,13 @@ def sample_bingham(
     log_m32 = log_m.astype(f)
     out = np.empty((3, c, n), dtype=f)  # component-major
     filled = np.zeros(c, dtype=np.int64)
-    todo = np.arange(c)  # distributions still short of n draws; later rounds propose only for them
-    m = n + n // 2 + 2  # proposals per distribution in the first round (acceptance >~ 0.5)
-    while todo.size:
-        t = todo.size
+    rows = np.arange(c)  # the distributions that propose in this round
+    # n > 1: every distribution proposes in every round, so a seed gives the same stream as
+    # ever (the committed Maier-Saupe sample files); n == 1 (one draw per matrix, e.g. decoder
+    # samples): a small first round, then only the distributions still empty propose (~1.3x faster)
+    m = n + n // 2 + 16 if n > 1 else 2  # proposals per distribution in the first round
+    while (filled < n).any():
+        t = rows.size
         # an ACG draw is the direction of Omega^-1/2 w for w uniform on the sphere
         u = rng.random((3, t, m), dtype=f)
         y = np.empty((3, t, m), dtype=f)
@@ -64,22 +67,23 @@ def sample_bingham(
         np.sin(phi, out=y[1])
         y[1] *= rho
         y[2] = z
-        y *= scale[:, todo]
+        y *= scale[:, rows]
         y /= np.sqrt(y[0] * y[0] + y[1] * y[1] + y[2] * y[2])
         x2 = y * y
-        lt, ot = lam32[todo], omega32[todo]
-        quad_b = lt[:, 0, None] * x2[0] + lt[:, 1, None] * x2[1] + lt[:, 2, None] * x2[2]
-        quad_o = ot[:, 0, None] * x2[0] + ot[:, 1, None] * x2[1] + ot[:, 2, None] * x2[2]
-        log_acc = (Q / 2) * np.log(quad_o) - quad_b + log_m32[todo, None]
+        lr, orr = lam32[rows], omega32[rows]
+        quad_b = lr[:, 0, None] * x2[0] + lr[:, 1, None] * x2[1] + lr[:, 2, None] * x2[2]
+        quad_o = orr[:, 0, None] * x2[0] + orr[:, 1, None] * x2[1] + orr[:, 2, None] * x2[2]
+        log_acc = (Q / 2) * np.log(quad_o) - quad_b + log_m32[rows, None]
         acc = np.log1p(-u[2]) < log_acc  # log of a uniform in (0, 1]
-        rank = filled[todo, None] + np.cumsum(acc, axis=1) - 1
+        acc &= (filled[rows] < n)[:, None]
+        rank = filled[rows, None] + np.cumsum(acc, axis=1) - 1
         ok = acc & (rank < n)
-        pos = (todo[:, None] * n + rank)[ok]
+        pos = (rows[:, None] * n + rank)[ok]
         out.reshape(3, -1)[:, pos] = y[:, ok]
-        filled[todo] = np.minimum(n, filled[todo] + acc.sum(axis=1))
-        todo = todo[filled[todo] < n]
-        if todo.size:
-            m = 2 * int((n - filled[todo]).max()) + 16
+        filled[rows] = np.minimum(n, filled[rows] + acc.sum(axis=1))
+        if n == 1:
+            rows = rows[filled[rows] < n]
+        m = 2 * int((n - filled).max()) + 16
     x = np.ascontiguousarray(out.transpose(1, 2, 0))  # (C, n, 3) in the eigenbasis
     lab = np.matmul(x, np.swapaxes(vecs, 1, 2).astype(f))  # back to the lab frame: n = V x
     lab /= np.linalg.norm(lab, axis=2, keepdims=True)
