@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"  # /work/shared/data
 
@@ -37,6 +36,8 @@ def shared():
 @pytest.fixture
 def one_torch_thread():
     """Run the test with one torch thread (the test machines share two cores), then restore."""
+    import torch  # here, not at module level: most test folders never need torch
+
     old = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
