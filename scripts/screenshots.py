@@ -158,7 +158,7 @@ def main() -> None:
     jobs = {
         "hopfield": (hopfield_fit_theory, 3 if args.quick else 60),
         "salamander": (salamander, 1 if args.quick else 6),
-        "capacity": (capacity, 3 if args.quick else 40),
+        "capacity": (capacity, 3 if args.quick else 120),
     }
     for name, (fn, epochs) in jobs.items():
         if args.only in (None, name):

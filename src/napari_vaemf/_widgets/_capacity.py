@@ -31,9 +31,9 @@ class CapacityWidgetSettings:
     """Settings of the Capacity widget."""
 
     k_max: int = option(3, min=1, max=32)  # largest number of latents K in the sweep (K = 1..k_max)
-    seeds: int = option(1, min=1, max=20)  # restarts per K; the best on validation data represents K
-    epochs: int = option(30, min=1, max=100_000)  # maximum epochs per fit (early stopping may end sooner)
-    batch_size: int = option(1024, min=1, max=1_000_000)  # samples per optimisation step
+    seeds: int = option(2, min=1, max=20)  # restarts per K; the best on validation data represents K
+    epochs: int = option(150, min=1, max=100_000)  # maximum epochs per fit (early stopping may end sooner)
+    batch_size: int = option(256, min=1, max=1_000_000)  # samples per optimisation step (small data want small batches)
     test_fraction: float = option(0.2, min=0.05, max=0.9, step=0.05)  # data never trained on, for judging (whole repeats when known)
     infonce: bool = False  # also bound the bipartite MI with an InfoNCE critic (slower, tighter for large N)
     model_mi: bool = True  # estimate each fit's own bipartite MI from model samples
