@@ -26,6 +26,8 @@ import logging
 from typing import Any
 
 import numpy as np
+
+from napari_vaemf.core.samplers.maier_saupe import nematic_order as _sampler_nematic_order
 import torch
 from scipy.optimize import brentq
 from scipy.special import logsumexp
@@ -49,10 +51,8 @@ _E2 = np.array([1.0, 1.0, -2.0]) / np.sqrt(6)
 
 
 def nematic_order(n: np.ndarray) -> np.ndarray:
-    """S = (3/2) λ_max(mean_i n_i n_iᵀ - I/3) per configuration, for (T, N, 3) -> (T,)."""
-    n = np.asarray(n, dtype=np.float64)
-    q = np.einsum("tni,tnj->tij", n, n) / n.shape[1] - np.eye(3) / 3
-    return 1.5 * np.linalg.eigvalsh(q)[:, -1]
+    """S = λ_max(Q) per configuration, for (T, N, 3) -> (T,) (the samplers' definition)."""
+    return _sampler_nematic_order(n)[0]
 
 
 class EigenGrid:
