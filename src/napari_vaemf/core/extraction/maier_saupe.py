@@ -26,13 +26,12 @@ import logging
 from typing import Any
 
 import numpy as np
-
-from napari_vaemf.core.samplers.maier_saupe import nematic_order as _sampler_nematic_order
 import torch
 from scipy.optimize import brentq
 from scipy.special import logsumexp
 
 from napari_vaemf.core.errors import ParameterError
+from napari_vaemf.core.samplers.maier_saupe import nematic_order as _sampler_nematic_order
 from napari_vaemf.core.extraction._common import (
     Extraction,
     decoder_parts,
