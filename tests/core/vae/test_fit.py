@@ -77,6 +77,20 @@ def test_closing_mid_training_keeps_best_model():
     assert np.isfinite(fit.evaluate()["test_loglik_nats"])
 
 
+def test_onecycle_schedule_rises_then_anneals():
+    from napari_vaemf.core.vae.fit import onecycle_lr
+    lrs = np.array([onecycle_lr(1e-2, s, 100) for s in range(100)])
+    top = int(np.argmax(lrs))
+    assert lrs[0] == pytest.approx(1e-2 / 25) and lrs[top] == pytest.approx(1e-2, rel=1e-3)
+    assert 25 <= top <= 35 and np.all(np.diff(lrs[: top + 1]) >= 0) and np.all(np.diff(lrs[top:]) <= 0)
+    assert lrs[-1] < 1e-2 / 1000
+    fit = Fit(_cw(samples=1000), "spin", _small(epochs=2, lr=1e-2, lr_schedule="onecycle", holdout=0.0))
+    drive(fit.train(), bar=False)
+    steps = fit.step
+    assert fit.optimizer.param_groups[0]["lr"] == pytest.approx(onecycle_lr(1e-2, steps - 1, steps))
+    assert fit.optimizer.param_groups[0]["lr"] < 1e-2 / 25  # annealed below the start
+
+
 def test_early_stopping_stops():
     fit = Fit(_cw(samples=600), "spin", _small(epochs=500, kl_warmup_epochs=0, patience=2, lr=3e-2))
     drive(fit.train(), bar=False)

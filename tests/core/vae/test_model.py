@@ -81,6 +81,8 @@ def test_bad_config():
     with pytest.raises(ParameterError):
         VAEConfig(decoder="transformer")
     with pytest.raises(ParameterError):
+        VAEConfig(lr_schedule="cyclic")
+    with pytest.raises(ParameterError):
         ProductVAE(3, "counts", VAEConfig())
 
 

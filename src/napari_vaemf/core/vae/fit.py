@@ -39,6 +39,16 @@ _YIELD_EVERY_S = 0.2  # seconds between progress records inside an epoch
 _EVAL_ELEMENTS = 1 << 24  # floats per evaluation chunk (bounds evaluation memory)
 
 
+def onecycle_lr(lr: float, step: int, total: int, warm: float = 0.3) -> float:
+    """One-cycle learning rate at ``step`` of ``total``: cosine rise lr/25 -> lr over the
+    first ``warm`` fraction of the steps, then cosine fall to lr/1e4 (as torch's OneCycleLR)."""
+    up = max(1.0, warm * total)
+    if step < up:
+        return lr / 25 + (lr - lr / 25) * (1 - math.cos(math.pi * step / up)) / 2
+    t = min(1.0, (step - up) / max(1.0, total - up))
+    return lr / 1e4 + (lr - lr / 1e4) * (1 + math.cos(math.pi * t)) / 2
+
+
 class Fit:
     """A product-decoder VAE fitted to configurations ``x`` in ``encoding``.
 
@@ -181,6 +191,9 @@ class Fit:
                     warm = cfg.kl_warmup_epochs
                     frac = i / steps if steps else 0.0
                     beta = 1.0 if warm <= 0 else min(1.0, (self.epoch + frac) / warm)
+                    if cfg.lr_schedule == "onecycle" and total:
+                        for group in opt.param_groups:
+                            group["lr"] = onecycle_lr(cfg.lr, self.step - step0, total)
                     obj, dist, rate = model.loss_terms(xb, cfg.train_k, beta, self._noise)
                     loss = obj.mean()
                     opt.zero_grad(set_to_none=True)
@@ -250,7 +263,8 @@ class Fit:
             self._best_state = copy.deepcopy(self.model.state_dict())
         self._bad_epochs = 0 if (significant or warm) else self._bad_epochs + 1
         half = max(1, self.config.patience // 2)
-        if self._bad_epochs and self._bad_epochs % half == 0 and self.config.lr_decay < 1:
+        plateau = self.config.lr_schedule == "plateau"
+        if plateau and self._bad_epochs and self._bad_epochs % half == 0 and self.config.lr_decay < 1:
             for group in self.optimizer.param_groups:  # stalled: smaller steps
                 group["lr"] *= self.config.lr_decay
         return self._bad_epochs >= self.config.patience

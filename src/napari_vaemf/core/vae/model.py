@@ -55,6 +55,7 @@ class VAEConfig:
     patience: int = 8  # epochs without held-out improvement before stopping early
     min_delta: float = 1e-4  # improvement (nats/sample) that resets the patience counter
     lr_decay: float = 0.5  # learning-rate factor each time held-out stalls for patience // 2 epochs
+    lr_schedule: str = "plateau"  # "plateau" (lr_decay on stalls) or "onecycle" (warm-up to lr, cosine down)
     seed: int = 0  # seed for initialisation, data split, batch order and noise
     device: str = "auto"  # "auto" (CUDA, then MPS, then CPU), or a torch device string
     train_k: int = 1  # importance samples in the training objective (1: ELBO, >1: IWAE bound)
@@ -70,6 +71,8 @@ class VAEConfig:
             raise ParameterError(f"decoder must be 'mlp' or 'identity', got {self.decoder!r}")
         if self.epochs < 0 or self.batch_size < 1 or self.lr <= 0:
             raise ParameterError("epochs must be >= 0, batch_size >= 1 and lr > 0")
+        if self.lr_schedule not in ("plateau", "onecycle"):
+            raise ParameterError(f"lr_schedule must be 'plateau' or 'onecycle', got {self.lr_schedule!r}")
         if not 0.0 < self.lr_decay <= 1.0:
             raise ParameterError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
         if not 0.0 <= self.holdout < 1.0:
