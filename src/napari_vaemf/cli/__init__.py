@@ -20,11 +20,11 @@ __all__ = ["main", "build_parser"]
 # Sub-command modules, in the order `vaemf --help` lists them.
 SUBCOMMANDS: tuple[str, ...] = (
     "_demo",
-    "_capacity",
-    "_info",
     "_simulate",
+    "_info",
     "_fit",
     "_sample",
+    "_capacity",
     "_extract",
     "_validate",
 )
