@@ -14,7 +14,7 @@ from qtpy.QtCore import QEvent, QTimer
 from qtpy.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ..core.errors import VaemfError
-from ..core.progress import Progress
+from ..core.progress import Progress, shown_metrics
 from ._form import SettingsForm
 from ._runner import JobRunner, Outcome
 
@@ -80,7 +80,7 @@ class JobWidget(QWidget):
 
     def _on_progress(self, rec: Progress) -> None:
         if rec.metrics:
-            shown = ", ".join(f"{k}={_fmt(v)}" for k, v in list(rec.metrics.items())[:4])
+            shown = ", ".join(f"{k}={v}" for k, v in shown_metrics(rec).items())
             self.status.setText(f"{rec.stage} {rec.step}/{rec.total or '?'}: {shown}")
         else:
             self.status.setText(f"{rec.stage} {rec.step}/{rec.total or '?'}")
@@ -208,10 +208,6 @@ class LayerPicker(QComboBox):
         """The chosen layer, or None."""
         name = self.currentText()
         return self._viewer.layers[name] if name in self._viewer.layers else None
-
-
-def _fmt(v: Any) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
 def put_layer(viewer, layer_tuple) -> Any:

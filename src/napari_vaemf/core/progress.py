@@ -17,12 +17,12 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generator, Mapping, TypeVar
 
-__all__ = ["Progress", "Job", "drive"]
+__all__ = ["Progress", "Job", "drive", "shown_metrics"]
 
 log = logging.getLogger(__name__)
 
 R = TypeVar("R")
-_POSTFIX_ITEMS = 4  # metrics shown on a terminal bar (the first ones a job reports)
+_SHOWN_ITEMS = 4  # metrics shown on a bar or status line (the first ones a job reports)
 
 
 @dataclass(frozen=True)
@@ -79,8 +79,7 @@ def drive(
             assert pbar is not None
             pbar.n = rec.step
             if rec.metrics:
-                shown = dict(list(rec.metrics.items())[:_POSTFIX_ITEMS])
-                pbar.set_postfix({k: _fmt(v) for k, v in shown.items()}, refresh=False)
+                pbar.set_postfix(shown_metrics(rec), refresh=False)
             pbar.refresh()
     finally:
         if pbar is not None:
@@ -88,7 +87,7 @@ def drive(
         job.close()
 
 
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
+def shown_metrics(rec: Progress, items: int = _SHOWN_ITEMS) -> dict[str, str]:
+    """The first ``items`` metrics of ``rec``, formatted for a terminal bar or a status line."""
+    return {k: f"{v:.4g}" if isinstance(v, float) else str(v)
+            for k, v in list(rec.metrics.items())[:items]}
