@@ -140,7 +140,6 @@ def extract_hopfield(fit: Any, n_samples: int = 20000, seed: int = 0,
     if fit.encoding != "spin":
         raise ParameterError(f"Hopfield needs a fit to ±1 spins, this one is {fit.encoding!r}")
     w, b = decoder_parts(fit)
-    n = w.shape[0]
     m, y = resolve_mixing(w, seed)
     xi = _sign(y)
     conf, _ = pattern_confidence(y)
