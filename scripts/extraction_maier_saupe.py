@@ -36,26 +36,28 @@ def main() -> None:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     rows = json.loads(args.output.read_text()) if args.output.exists() else {}
     for bj in args.beta_j:
+        key = f"{bj} N={args.n}"
         t0 = time.perf_counter()
         x = drive(sample_maier_saupe(args.n, bj, samples=args.samples, seed=args.seed + 1),
                   bar=False).configurations
         fit, info = fit_vae(x, "vector", args.latents, epochs=args.epochs, seed=args.seed,
                             decoders=("mlp",), min_steps=args.min_steps)
         ex = extract(fit, "maier-saupe", seed=args.seed, data=x)
-        rows[str(bj)] = {"beta_J_true": bj, "n": args.n, "samples": args.samples,
+        rows[key] = {"beta_J_true": bj, "n": args.n, "samples": args.samples,
                          "latents": args.latents, **ex.parameters,
                          "rel_error": ex.parameters["beta_J"] / bj - 1,
                          "S_mean_field": maier_saupe_mean_field_S(bj),
                          "consistency": ex.consistency, **ex.diagnostics, "vae": info,
                          "seconds": time.perf_counter() - t0}
         args.output.write_text(json.dumps(rows, indent=2, default=float) + "\n")
-        logging.info("βJ=%s -> %s", bj, rows[str(bj)])
-    print("| βJ true | N | samples | βJ read off | rel. error | S data | S model | KS(S) |")
+        logging.info("βJ=%s -> %s", bj, rows[key])
+    print("| βJ true | N | samples | βJ read off | rel. error | S data | S VAE (KS) | S theory (KS) |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows.values():
         print(f"| {r['beta_J_true']} | {r['n']} | {r['samples']} | {r['beta_J']:.3f} | "
-              f"{100 * r['rel_error']:+.2f} % | {r['S_data_mean']:.3f} | {r['S_model_mean']:.3f} | "
-              f"{r['ks_S_model_vs_data']:.3f} |")
+              f"{100 * r['rel_error']:+.2f} % | {r['S_data_mean']:.3f} ± {r['S_data_std']:.3f} | "
+              f"{r['S_model_mean']:.3f} ± {r['S_model_std']:.3f} ({r['ks_S_model_vs_data']:.3f}) | "
+              f"{r['S_theory_mean']:.3f} ± {r['S_theory_std']:.3f} ({r['ks_S_theory_vs_data']:.3f}) |")
 
 
 if __name__ == "__main__":

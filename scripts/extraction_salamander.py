@@ -40,13 +40,16 @@ DATA = (Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
         / "marre2014-salamander-retina-50" / "original_data_num_neurons_50_1.mat")
 
 
-def fit_tuned(x: np.ndarray, k: int, epochs: int, seed: int, train_k: int) -> tuple[Fit, dict]:
+def fit_tuned(x: np.ndarray, k: int, epochs: int, seed: int, train_k: int,
+              features: int = 0) -> tuple[Fit, dict]:
     """The tuned VAE: one-cycle lr 3e-3, batch 256, KL warm-up 10 epochs, encoder (128),
-    order-parameter map (128, 128), all ``epochs`` run (best held-out epoch kept)."""
+    order-parameter map (128, 128) to ``features`` outputs (0: K), all ``epochs`` run (best
+    held-out epoch kept)."""
     torch.set_num_threads(1)
     cfg = VAEConfig(latents=k, epochs=epochs, batch_size=256, lr=3e-3, lr_schedule="onecycle",
                     encoder_widths=(128,), decoder="mlp", decoder_widths=(128, 128),
-                    kl_warmup_epochs=10.0, patience=10**6, train_k=train_k, seed=seed)
+                    features=features, kl_warmup_epochs=10.0, patience=10**6,
+                    train_k=train_k, seed=seed)
     t0 = time.perf_counter()
     fit = Fit(x, "binary", cfg)
     drive(fit.train(), bar=False)
@@ -80,6 +83,11 @@ def main() -> None:
     ap.add_argument("--tuned", action="store_true",
                     help="one-cycle schedule, batch 256, warm-up 10, map (128, 128), no early stop")
     ap.add_argument("--train-k", type=int, default=1, help="importance samples in training (--tuned)")
+    ap.add_argument("--features", type=int, default=0,
+                    help="outputs H of the order-parameter map (--tuned; 0: H = K, fields linear in g)")
+    ap.add_argument("--save-dir", type=Path, default=None, help="save each fit as DIR/K{k}.pt")
+    ap.add_argument("--load-dir", type=Path, default=None,
+                    help="judge the fits saved in DIR/K{k}.pt instead of training")
     ap.add_argument("-o", "--output", type=Path, default=Path("results/extraction_salamander.json"))
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -90,11 +98,18 @@ def main() -> None:
     rows = json.loads(args.output.read_text()) if args.output.exists() else {}
     for k in args.latents:
         t0 = time.perf_counter()
-        if args.tuned:
-            fit, info = fit_tuned(train, k, args.epochs, args.seed, args.train_k)
+        if args.load_dir is not None:
+            fit = Fit.load(args.load_dir / f"K{k}.pt", train)
+            info = {"config": fit.config.to_dict(), "test_neg_elbo": fit.best_test_neg_elbo,
+                    "epochs": fit.epoch, "seconds": fit.train_seconds, "loaded": str(args.load_dir)}
+        elif args.tuned:
+            fit, info = fit_tuned(train, k, args.epochs, args.seed, args.train_k, args.features)
         else:
             fit, info = fit_vae(train, "binary", k, epochs=args.epochs, seed=args.seed,
                                 decoders=("mlp",), batch_size=512, warmup=5.0)
+        if args.save_dir is not None:
+            args.save_dir.mkdir(parents=True, exist_ok=True)
+            fit.save(args.save_dir / f"K{k}.pt")
         base = ("independent", "cms", "rbm") if k == args.baselines_at else ()
         settings = ValidationSettings(samples=args.samples, baselines=base, seed=args.seed)
         v = drive(validate(fit, test, train, None, settings, repeats=rec.repeats // 2), bar=False)

@@ -44,10 +44,14 @@ def test_validate_writes_table_and_figure(run_dir):
     root, _ = run_dir
     out = root / "val"
     rc = main(["validate", str(root / "run"), "--data", str(root / "data.npz"), "-o", str(out),
-               "--train", str(root / "data.npz"), "--samples", "2000", "--baselines", "independent,cms"])
+               "--train", str(root / "data.npz"), "--samples", "2000", "--latent-draws", "20000", "--baselines", "independent,cms"])
     assert rc == 0
     d = json.loads((out / "validation.json").read_text())
-    assert set(d["models"]) == {"vae", "theory", "independent", "cms"}
+    assert set(d["models"]) == {"vae", "vae_samples", "theory", "independent", "cms"}
+    # exact-given-z statistics and sampled configurations of the same VAE agree within noise
+    assert abs(d["models"]["vae"]["cov_corr"] - d["models"]["vae_samples"]["cov_corr"]) < 0.1
+    floor = d["noise_floor_train_test"]  # train file = test file here: no distance
+    assert floor["rates_rel_rms"] < 1e-12 and floor["cov_corr"] == pytest.approx(1.0)
     assert d["models"]["vae"]["n_parameters"] > 0
     # the independent model has no covariances: its covariance correlation is far below the VAE's
     assert d["models"]["vae"]["cov_corr"] > 0.5 > abs(d["models"]["independent"]["cov_corr"])

@@ -122,3 +122,50 @@ def test_spins_use_the_binary_convention():
     s = 2 * X.astype(int) - 1
     np.testing.assert_allclose(stats.firing_rates(s), stats.firing_rates(X))
     np.testing.assert_allclose(stats.covariances(s), stats.covariances(X))
+
+
+def _enumerate_mixture(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All 2^N configurations and their probabilities under the mixture of p's rows."""
+    n = p.shape[1]
+    x = ((np.arange(2**n)[:, None] >> np.arange(n)) & 1).astype(float)  # (2^N, N)
+    lik = np.prod(np.where(x[None] == 1, p[:, None, :], 1 - p[:, None, :]), axis=-1)  # (S, 2^N)
+    return x, lik.mean(0)
+
+
+def test_mixture_stats_match_exhaustive_enumeration():
+    """Exact-given-z statistics of a 5-draw mixture on N = 7 units vs enumerating 2^7 states."""
+    rng = np.random.default_rng(3)
+    p = rng.uniform(0.02, 0.98, size=(5, 7))
+    x, w = _enumerate_mixture(p)
+    m = w @ x
+    cov = (x * w[:, None]).T @ x - np.outer(m, m)
+    tri = stats.triplet_indices(7, None)
+    d = x - m
+    c3 = np.einsum("s,sm,sm,sm->m", w, d[:, tri[:, 0]], d[:, tri[:, 1]], d[:, tri[:, 2]])
+    pk = np.bincount(x.sum(1).astype(int), weights=w, minlength=8)
+    st = stats.mixture_stats([p[:2], p[2:]], tri)  # chunks add up
+    np.testing.assert_allclose(st.rates, m, atol=1e-12)
+    np.testing.assert_allclose(st.cov, cov, atol=1e-12)
+    np.testing.assert_allclose(st.c3, c3, atol=1e-12)
+    np.testing.assert_allclose(st.pk, pk, atol=1e-12)
+    assert st.n_samples == 5 and np.isclose(st.pk_counts.sum(), 5)
+    np.testing.assert_allclose(np.diag(st.corr), 1.0)
+
+
+def test_mixture_stats_agree_with_sampled_configurations():
+    """The same mixture, sampled: sampled statistics converge to the exact-given-z ones."""
+    rng = np.random.default_rng(4)
+    p = rng.uniform(0.05, 0.6, size=(400, 12))
+    idx = rng.integers(0, 400, 200000)
+    x = (rng.random((200000, 12)) < p[idx]).astype(np.int8)
+    exact, sampled = stats.mixture_stats(p), stats.population_stats(x)
+    assert np.abs(exact.rates - sampled.rates).max() < 0.005
+    assert np.abs(exact.cov - sampled.cov).max() < 0.003
+    assert stats.kl_activity(sampled.pk, exact.pk_counts) < 2e-4
+
+
+def test_mixture_stats_bad_input():
+    with pytest.raises(ValueError, match="probabilities"):
+        stats.mixture_stats(np.full((3, 4), 1.5))
+    with pytest.raises(ValueError, match="2 latent draws"):
+        stats.mixture_stats(np.full((1, 4), 0.5))

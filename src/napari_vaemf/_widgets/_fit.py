@@ -40,6 +40,7 @@ class FitSettings:
 
     latents: int = option(2, min=1, max=64)  # K, number of latent variables (order parameters)
     decoder: Literal["mlp", "identity"] = "mlp"  # order-parameter map g: learned MLP, or identity (fields linear in z)
+    features: int = option(0, min=0, max=4096)  # outputs H of g, columns of the patterns W (0: H = K, the Hopfield form; H > K lets the fields bend; mlp only)
     epochs: int = option(50, min=1, max=100_000)  # maximum passes over the training data (early stopping may end sooner)
     batch_size: int = option(1024, min=1, max=1_000_000)  # samples per optimisation step
     lr: float = option(3e-3, min=1e-6, max=1.0, step=1e-4)  # Adam learning rate

@@ -48,6 +48,11 @@ def register(subparsers) -> None:
     g.add_argument("--lr", type=float, default=None, help="Adam learning rate (3e-3)")
     g.add_argument("--decoder", choices=("mlp", "identity"), default=None,
                    help="order-parameter map g (mlp)")
+    g.add_argument("--features", type=int, default=None,
+                   help="outputs H of g = columns of the patterns W (0: H = K, fields linear in "
+                   "g; H > K lets the fields bend on a K-dimensional manifold; mlp only)")
+    g.add_argument("--lr-schedule", choices=("plateau", "onecycle"), default=None,
+                   help="plateau: decay on held-out stalls (default); onecycle: warm-up, cosine down")
     g.add_argument("--train-k", type=int, default=None,
                    help="importance samples in the training bound (1 = ELBO)")
     g.add_argument("--iwae-k", type=int, default=None,
@@ -73,7 +78,8 @@ def _config(args: argparse.Namespace):
     from napari_vaemf.core.vae import VAEConfig
 
     opts = {"latents": args.latents, "device": args.device, "seed": args.seed}
-    for name in ("epochs", "holdout", "batch_size", "lr", "decoder", "train_k", "iwae_k"):
+    for name in ("epochs", "holdout", "batch_size", "lr", "decoder", "features", "lr_schedule",
+                 "train_k", "iwae_k"):
         value = getattr(args, name)
         if value is not None:
             opts[name] = value

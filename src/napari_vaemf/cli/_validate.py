@@ -36,6 +36,8 @@ def register(subparsers) -> None:
     p.add_argument("--split", choices=("none", "odd-repeats"), default="none",
                    help="odd-repeats: test on the odd repeats of --data, train baselines on the even")
     p.add_argument("--samples", type=int, default=100000, help="samples per model (default 100000)")
+    p.add_argument("--latent-draws", type=int, default=1000000,
+                   help="prior draws for the VAE's statistics exact given z (row 'vae'; 0: sampled only)")
     p.add_argument("--baselines", default="independent,cms,rbm",
                    help="comma-separated baselines: independent, cms, rbm (default all)")
     p.add_argument("--seed", type=int, default=0, help="seed of triplets, samplers and baselines")
@@ -77,18 +79,25 @@ def run(args: argparse.Namespace) -> int:
     unknown = set(baselines) - {"independent", "cms", "rbm"}
     if unknown:
         raise ParameterError(f"unknown baselines {sorted(unknown)}")
-    settings = ValidationSettings(samples=args.samples, baselines=baselines, seed=args.seed)
+    if args.samples < 1 or args.latent_draws < 0:
+        raise ParameterError(f"need --samples >= 1 and --latent-draws >= 0, got {args.samples}, "
+                             f"{args.latent_draws}")
+    settings = ValidationSettings(samples=args.samples, latent_draws=args.latent_draws,
+                                  baselines=baselines, seed=args.seed)
     v = drive(validate(fit, x, x_train, ex, settings, repeats=repeats), desc="validate")
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "validation.json").write_text(json.dumps(v.to_json(), indent=2, default=float) + "\n")
     plot_validation(v, args.output / "validation.png")
     cols = ("rates_rel_rms", "cov_corr", "kl_pk", "triplet_corr", "test_loglik_nats", "n_parameters")
-    lines = [f"{'model':<14}" + "".join(f"{c:>18}" for c in cols)]
-    for name, row in [("noise floor", v.noise_floor), *v.table.items()]:
+    lines = [f"{'model':<18}" + "".join(f"{c:>18}" for c in cols)]
+    floors = [("floor: halves", v.noise_floor)]
+    if v.noise_floor_train_test:
+        floors.append(("floor: train/test", v.noise_floor_train_test))
+    for name, row in [*floors, *v.table.items()]:
         cells = []
         for c in cols:
             val = row.get(c)
             cells.append(f"{val:>18.4g}" if isinstance(val, (int, float)) and val is not None else f"{'-':>18}")
-        lines.append(f"{name:<14}" + "".join(cells))
+        lines.append(f"{name:<18}" + "".join(cells))
     sys.stdout.write("\n".join(lines) + f"\nwrote {args.output / 'validation.json'}\n")
     return 0

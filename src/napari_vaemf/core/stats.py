@@ -17,6 +17,11 @@ Comparisons (:func:`compare`) and their conventions:
   connected third cumulants E[(x_i-m_i)(x_j-m_j)(x_k-m_k)] of model and data, on a fixed
   random subset of triplets i < j < k (:func:`triplet_indices`).
 
+A product-decoder model is a mixture of independent Bernoullis, p(x) = E_z Π_i p_i(z)^x_i
+(1 - p_i(z))^(1 - x_i); :func:`mixture_stats` computes the same statistics from draws of the
+conditional probabilities p(z) exactly given z (rates, covariances, third cumulants from
+moments of p; P(K) as a Poisson-binomial per draw), i.e. without the binary sampling noise.
+
 The split-half noise floor (:func:`noise_floor`) is the same comparison between two halves
 of the data (odd vs even repeats when the recording has repeats, else first vs second half):
 a model cannot be judged better than the data agree with themselves.
@@ -39,6 +44,8 @@ __all__ = [
     "triplet_indices",
     "triplet_cumulants",
     "population_stats",
+    "mixture_stats",
+    "poisson_binomial",
     "rates_rel_rms",
     "cov_correlation",
     "kl_activity",
@@ -158,6 +165,67 @@ def population_stats(x: np.ndarray, triplets: np.ndarray | None = None) -> Popul
         c3=triplet_cumulants(x, triplets) if len(triplets) else np.zeros(0),
         n_samples=x.shape[0],
     )
+
+
+def poisson_binomial(p: np.ndarray) -> np.ndarray:
+    """P(K = k | p), k = 0..N, for independent units with probabilities ``p`` (S, N): (S, N + 1)."""
+    p = np.asarray(p, dtype=np.float64)
+    q = np.zeros((p.shape[0], p.shape[1] + 1))
+    q[:, 0] = 1.0
+    for i in range(p.shape[1]):
+        pi = p[:, i : i + 1]
+        q[:, 1 : i + 2] = q[:, 1 : i + 2] * (1.0 - pi) + q[:, : i + 1] * pi
+        q[:, 0] *= 1.0 - pi[:, 0]
+    return q
+
+
+def mixture_stats(p_chunks, triplets: np.ndarray | None = None) -> PopulationStats:
+    """:class:`PopulationStats` of the mixture E_z Π_i Bernoulli(p_i(z)), exact given z.
+
+    ``p_chunks``: an iterable of (S_c, N) arrays of conditional probabilities (P(x_i = 1 | z)
+    for draws z of the latent), or one (S, N) array. ``n_samples`` is the number of draws;
+    ``pk_counts`` are expected counts (floats) over that many draws.
+    """
+    if isinstance(p_chunks, np.ndarray):
+        p_chunks = [p_chunks]
+    s1 = s2 = pk = s3 = None
+    total = 0
+    t = None
+    for p in p_chunks:
+        p = np.asarray(p, dtype=np.float64)
+        if p.ndim != 2 or not np.isfinite(p).all() or p.min() < 0 or p.max() > 1:
+            raise InputError(None, "conditional probabilities must be a finite (S, N) array in [0, 1]")
+        if s1 is None:
+            n = p.shape[1]
+            if triplets is None:
+                triplets = triplet_indices(n) if n >= 3 else np.zeros((0, 3), dtype=np.int64)
+            t = np.asarray(triplets, dtype=np.int64)
+            s1, s2, pk, s3 = np.zeros(n), np.zeros((n, n)), np.zeros(n + 1), np.zeros(len(t))
+        s1 += p.sum(0)
+        s2 += p.T @ p
+        pk += poisson_binomial(p).sum(0)
+        for a in range(0, len(p) if len(t) else 0, 4096):  # (rows, triplets) blocks stay small
+            blk = p[a : a + 4096]
+            s3 += np.einsum("sm,sm,sm->m", blk[:, t[:, 0]], blk[:, t[:, 1]], blk[:, t[:, 2]])
+        total += p.shape[0]
+    if s1 is None or total < 2:
+        raise InputError(None, "mixture statistics need at least 2 latent draws")
+    m = s1 / total
+    m2 = s2 / total
+    np.fill_diagonal(m2, m)  # x_i² = x_i
+    cov = m2 - np.outer(m, m)
+    sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        corr = cov / np.outer(sd, sd)
+    corr[~np.isfinite(corr)] = 0.0
+    np.fill_diagonal(corr, 1.0)
+    c3 = np.zeros(0)
+    if len(t):
+        i, j, k = t.T
+        c3 = (s3 / total - m[i] * m2[j, k] - m[j] * m2[i, k] - m[k] * m2[i, j]
+              + 2 * m[i] * m[j] * m[k])
+    return PopulationStats(rates=m, cov=cov, corr=corr, pk=pk / total, pk_counts=pk,
+                           triplets=np.asarray(t), c3=c3, n_samples=total)
 
 
 def rates_rel_rms(model: np.ndarray, data: np.ndarray) -> float:

@@ -118,3 +118,30 @@ def test_peers_recover_well_separated_patterns():
     for est in (bl.kmeans_patterns(s, 2), bl.pca_ica_patterns(s, 2)):
         assert est.shape == (n, 2)
         assert stats.bits_right(est, xi)[0] == 1.0
+
+
+@pytest.mark.parametrize("spin", [False, True])
+def test_hopfield_model_with_repulsive_patterns_matches_enumeration(spin):
+    """Attractive + repulsive patterns: sequential Gibbs samples and the nested log Z estimate
+    against the exact distribution of 2^8 states."""
+    rng = np.random.default_rng(5)
+    n = 8
+    h = rng.normal(0, 0.3, n) - (0 if spin else 0.5)
+    xi, xr = rng.normal(0, 1.2, (n, 1)), rng.normal(0, 1.5, (n, 2))
+    x = _states(n, spin)
+    logw = x @ h + ((x @ xi) ** 2).sum(1) / (2 * n) - ((x @ xr) ** 2).sum(1) / (2 * n)
+    logp = logw - logsumexp(logw)
+    m = bl.HopfieldModel(h=h, xi=xi, xr=xr, encoding="spin" if spin else "binary")
+    np.testing.assert_allclose(m.J, (xi @ xi.T - xr @ xr.T) / n)
+    assert abs(m.log_partition(n_is=100000) - logsumexp(logw)) < 0.02
+    np.testing.assert_allclose(m.log_prob(x), logp, atol=0.02)
+    s = m.sample(40000, seed=2)
+    prob = np.exp(logp)
+    np.testing.assert_allclose(s.mean(0), prob @ x, atol=0.02)
+    xb = (x + 1) / 2 if spin else x
+    c_exact = (xb * prob[:, None]).T @ xb - np.outer(prob @ xb, prob @ xb)
+    np.testing.assert_allclose(stats.covariances(s), c_exact, atol=0.02)
+    assert m.n_parameters == n + 3 * n
+    only_rep = bl.HopfieldModel(h=h, xi=np.zeros((n, 0)), xr=xr, encoding="spin" if spin else "binary")
+    logw0 = x @ h - ((x @ xr) ** 2).sum(1) / (2 * n)
+    assert abs(only_rep.log_partition(n_is=100000) - logsumexp(logw0)) < 0.02

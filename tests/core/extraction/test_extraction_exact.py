@@ -142,3 +142,24 @@ def test_maier_saupe_hs_sampler_matches_mean_field_order():
     assert x.shape == (400, 60, 3)
     np.testing.assert_allclose(np.linalg.norm(x, axis=-1), 1.0, atol=1e-5)
     assert nematic_order(x).mean() == pytest.approx(maier_saupe_mean_field_S(9.0), abs=0.04)
+
+
+def test_generalized_hopfield_calibration_finds_a_repulsive_pattern():
+    """Target with one attractive and one repulsive pattern; the read-off starts with both
+    attractive (λ > 0), and the signed max-ent calibration must flip the second one."""
+    from napari_vaemf.core.baselines import HopfieldModel
+    from napari_vaemf.core.extraction.generalized_hopfield import calibrate
+
+    rng = np.random.default_rng(9)
+    n = 12
+    d = np.linalg.qr(rng.normal(size=(n, 2)))[0]  # orthonormal directions
+    lam = np.array([2.0, -1.5])
+    h = rng.normal(-0.5, 0.3, n)
+    target = HopfieldModel(h=h, xi=d[:, :1] * np.sqrt(n * 2.0), xr=d[:, 1:] * np.sqrt(n * 1.5)
+                           ).sample(30000, seed=1)
+    start = d * np.sqrt(n * np.array([1.0, 0.5]))
+    h_fit, xi_fit, diag = calibrate(h, start, target, "binary", iters=100, seed=2)
+    assert diag["n_attractive"] == 1
+    np.testing.assert_allclose(diag["pattern_strengths"], lam, atol=0.25)
+    np.testing.assert_allclose(h_fit, h, atol=0.25)
+    assert abs(xi_fit[:, 1] @ d[:, 1]) / np.linalg.norm(xi_fit[:, 1]) > 0.999  # direction kept

@@ -84,6 +84,28 @@ def test_bad_config():
         VAEConfig(lr_schedule="cyclic")
     with pytest.raises(ParameterError):
         ProductVAE(3, "counts", VAEConfig())
+    with pytest.raises(ParameterError, match="features"):
+        VAEConfig(latents=3, features=2)  # fewer map outputs than latents
+    with pytest.raises(ParameterError, match="features"):
+        VAEConfig(latents=2, features=4, decoder="identity")
+
+
+@pytest.mark.parametrize("encoding", ["binary", "vector"])
+def test_features_widen_the_readout_and_start_at_the_embedding(encoding):
+    """features = H > K: W is (N, H) ((N, 5, H) for vectors) and g starts at z ↦ (z, 0)."""
+    torch.manual_seed(0)
+    n, k, h = 6, 2, 5
+    m = ProductVAE(n, encoding, VAEConfig(latents=k, features=h))
+    assert m.W.shape == ((n, h) if encoding == "binary" else (n, 5, h))
+    z = torch.randn(4, k)
+    g = m.g(z)
+    assert g.shape == (4, h)
+    torch.testing.assert_close(g[:, :k], z)
+    torch.testing.assert_close(g[:, k:], torch.zeros(4, h - k))
+    with torch.no_grad():  # a trained map bends: the fields leave the K-dimensional subspace
+        m.decoder.g.out.weight.normal_()
+    phi = m.fields(torch.randn(500, k)).reshape(500, -1)
+    assert torch.linalg.matrix_rank(phi - phi.mean(0)) > k
 
 
 def test_pick_device():

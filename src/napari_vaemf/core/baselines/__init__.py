@@ -15,6 +15,7 @@ from napari_vaemf.core.baselines._models import (
     HopfieldModel,
     IndependentModel,
     PairwiseModel,
+    gibbs_sweep,
     detect_encoding,
     from_binary,
     to_binary,
@@ -31,6 +32,7 @@ from napari_vaemf.core.baselines._rbm import RBMModel, fit_rbm
 __all__ = [
     "IndependentModel",
     "PairwiseModel",
+    "gibbs_sweep",
     "HopfieldModel",
     "CMSHopfield",
     "RBMModel",

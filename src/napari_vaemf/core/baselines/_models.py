@@ -21,6 +21,7 @@ from napari_vaemf.core.errors import InputError, ParameterError
 __all__ = [
     "IndependentModel",
     "PairwiseModel",
+    "gibbs_sweep",
     "HopfieldModel",
     "to_binary",
     "from_binary",
@@ -87,6 +88,14 @@ class IndependentModel:
         return float(self.log_prob(x).mean())
 
 
+def gibbs_sweep(x: np.ndarray, h: np.ndarray, J: np.ndarray, rng: np.random.Generator) -> None:
+    """One sequential Gibbs sweep, in place, of chains ``x`` (C, N) {0, 1} floats under
+    p(x) ∝ exp(h·x + Σ_{i<j} J_ij x_i x_j) (J symmetric with zero diagonal)."""
+    u = rng.random(x.shape)
+    for i in range(x.shape[1]):
+        x[:, i] = u[:, i] < expit(h[i] + x @ J[:, i])
+
+
 @dataclass
 class PairwiseModel:
     """p(x) ∝ exp(h·x + Σ_{i<j} J_ij x_i x_j) on x ∈ {0,1}^N (J symmetric, zero diagonal),
@@ -119,9 +128,7 @@ class PairwiseModel:
         total = self.burn_in + per * self.thin
         kept = 0
         for sweep in range(total):
-            u = rng.random((c, nu))
-            for i in range(nu):
-                x[:, i] = u[:, i] < expit(self.h[i] + x @ J[:, i])
+            gibbs_sweep(x, self.h, J, rng)
             if sweep >= self.burn_in and (sweep - self.burn_in) % self.thin == self.thin - 1:
                 out[kept] = x
                 kept += 1
@@ -146,10 +153,16 @@ class HopfieldModel:
     z | x ~ N(ξᵀx/√N, I) and x | z independent with fields φ(z). The normaliser
     Z = E_{z~N(0,I)} Π_i Σ_{x_i} exp(x_i φ_i(z)) is a P-dimensional integral, estimated by
     importance sampling around the chain's z, which gives :meth:`log_prob`.
+
+    Repulsive patterns ξ̂ (``xr``, N × R, as in Cocco-Monasson-Sessak) add -|ξ̂ᵀx|²/(2N):
+    J = (ξξᵀ - ξ̂ξ̂ᵀ)/N. They have no real Hubbard-Stratonovich field, so such a model is
+    sampled by sequential Gibbs sweeps of the equivalent pairwise model, and Z gets a nested
+    estimate: E_z[Π_i Σ_{x_i} e^{x_i φ_i(z)} · E_{x|z} e^{-|ξ̂ᵀx|²/(2N)}] (one x per z).
     """
 
     h: np.ndarray  # (N,) fields
-    xi: np.ndarray  # (N, P) real patterns
+    xi: np.ndarray  # (N, P) real (attractive) patterns
+    xr: np.ndarray | None = None  # (N, R) repulsive patterns, or None
     encoding: str = "binary"  # encoding of samples
     chains: int = 500  # parallel block-Gibbs chains
     burn_in: int = 200  # block-Gibbs steps discarded
@@ -158,11 +171,28 @@ class HopfieldModel:
 
     @property
     def n_parameters(self) -> int:
-        return int(self.h.size + self.xi.size)
+        return int(self.h.size + self.xi.size + (0 if self.xr is None else self.xr.size))
+
+    @property
+    def repulsive(self) -> bool:
+        return self.xr is not None and self.xr.shape[1] > 0
 
     @property
     def J(self) -> np.ndarray:
-        return self.xi @ self.xi.T / self.h.size
+        j = self.xi @ self.xi.T / self.h.size
+        return j - self.xr @ self.xr.T / self.h.size if self.repulsive else j
+
+    def pairwise(self) -> PairwiseModel:
+        """The same distribution as a :class:`PairwiseModel` on {0, 1} variables."""
+        J = self.J
+        if self.encoding == "spin":  # s = 2x - 1: h·s + sᵀJs/2 = x·(2h + 2 diag J - 2 J1) + 2 xᵀJx + c
+            hb = 2 * self.h + 2 * np.diag(J) - 2 * J.sum(1)
+            jb = 4 * J
+        else:  # x_i² = x_i
+            hb, jb = self.h + np.diag(J) / 2, J.copy()
+        np.fill_diagonal(jb, 0.0)
+        return PairwiseModel(h=hb, J=jb, encoding=self.encoding, chains=self.chains,
+                             burn_in=max(self.burn_in, 300), thin=max(self.thin, 3))
 
     def _fields(self, z: np.ndarray) -> np.ndarray:
         return self.h + z @ self.xi.T / np.sqrt(self.h.size)  # (C, N)
@@ -191,6 +221,8 @@ class HopfieldModel:
     def sample(self, n: int, seed: int = 0) -> np.ndarray:
         if n < 1:
             raise ParameterError(f"number of samples must be >= 1, got {n}")
+        if self.repulsive:
+            return self.pairwise().sample(n, seed=seed)
         return self._chain(n, seed)[0]
 
     def log_partition(self, n_is: int = 20000, seed: int = 0) -> float:
@@ -198,19 +230,30 @@ class HopfieldModel:
         if self._log_z is not None:
             return self._log_z
         rng = np.random.default_rng(seed + 1)
-        _, zs = self._chain(4000, seed)
+        if self.repulsive:  # z | x ~ N(ξᵀx/√N, I) around the pairwise sampler's x
+            xs = self.sample(4000, seed=seed).astype(np.float64)
+            zs = xs @ self.xi / np.sqrt(self.h.size) + rng.standard_normal((len(xs), self.xi.shape[1]))
+        else:
+            _, zs = self._chain(4000, seed)
         mu = zs.mean(axis=0)
-        cov = np.atleast_2d(np.cov(zs.T)) * 1.5 + 1e-6 * np.eye(zs.shape[1])
-        L = np.linalg.cholesky(cov)
-        z = mu + rng.standard_normal((n_is, mu.size)) @ L.T
-        d = np.linalg.solve(L, (z - mu).T).T
-        log_q = -0.5 * (d * d).sum(1) - np.log(np.diag(L)).sum() - 0.5 * mu.size * np.log(2 * np.pi)
-        log_prior = -0.5 * (z * z).sum(1) - 0.5 * mu.size * np.log(2 * np.pi)
+        if mu.size == 0:  # repulsive patterns only: the proposal is the independent model
+            z, log_q, log_prior = np.zeros((n_is, 0)), np.zeros(n_is), np.zeros(n_is)
+        else:
+            cov = np.atleast_2d(np.cov(zs.T)) * 1.5 + 1e-6 * np.eye(zs.shape[1])
+            L = np.linalg.cholesky(cov)
+            z = mu + rng.standard_normal((n_is, mu.size)) @ L.T
+            d = np.linalg.solve(L, (z - mu).T).T
+            log_q = -0.5 * (d * d).sum(1) - np.log(np.diag(L)).sum() - 0.5 * mu.size * np.log(2 * np.pi)
+            log_prior = -0.5 * (z * z).sum(1) - 0.5 * mu.size * np.log(2 * np.pi)
         phi = self._fields(z)
         if self.encoding == "spin":
             log_f = (np.logaddexp(phi, -phi)).sum(1)
         else:
             log_f = np.logaddexp(0.0, phi).sum(1)
+        if self.repulsive:  # one x | z per z: E_{x|z} exp(-|ξ̂ᵀx|²/(2N)), unbiased
+            on = rng.random(phi.shape) < expit(2 * phi if self.encoding == "spin" else phi)
+            x = (2.0 * on - 1.0) if self.encoding == "spin" else on.astype(np.float64)
+            log_f = log_f - ((x @ self.xr) ** 2).sum(1) / (2 * self.h.size)
         w = log_prior + log_f - log_q
         ess = np.exp(2 * logsumexp(w) - logsumexp(2 * w))
         log.info("Hopfield log Z: importance sampling ESS %.0f of %d", ess, n_is)
@@ -222,7 +265,10 @@ class HopfieldModel:
         if self.encoding == "spin":
             b = 2 * b - 1
         q = b @ self.xi
-        return b @ self.h + (q * q).sum(1) / (2 * self.h.size) - self.log_partition()
+        e = b @ self.h + (q * q).sum(1) / (2 * self.h.size)
+        if self.repulsive:
+            e = e - ((b @ self.xr) ** 2).sum(1) / (2 * self.h.size)
+        return e - self.log_partition()
 
     def loglik(self, x: np.ndarray) -> float:
         return float(self.log_prob(x).mean())

@@ -18,7 +18,7 @@ from napari_vaemf.core.baselines import HopfieldModel
 from napari_vaemf.core.errors import ParameterError
 from napari_vaemf.core.extraction._common import Extraction
 from napari_vaemf.core.extraction.curie_weiss import extract_curie_weiss, fit_hs_density
-from napari_vaemf.core.extraction.generalized_hopfield import extract_generalized_hopfield
+from napari_vaemf.core.extraction.generalized_hopfield import extract_generalized_hopfield, model_of
 from napari_vaemf.core.extraction.hopfield import extract_hopfield, resolve_mixing
 from napari_vaemf.core.extraction.maier_saupe import (
     extract_maier_saupe,
@@ -66,8 +66,7 @@ def theory_model(ex: Extraction) -> HopfieldModel:
         return HopfieldModel(h=np.zeros(n), xi=np.sqrt(ex.parameters["beta"]) * ex.patterns,
                              encoding="spin")
     if ex.theory == "generalized-hopfield":
-        return HopfieldModel(h=np.asarray(ex.fields, float), xi=np.asarray(ex.patterns, float),
-                             encoding=ex.encoding)
+        return model_of(ex)
     raise ParameterError(f"no Hopfield model for theory {ex.theory!r}")
 
 

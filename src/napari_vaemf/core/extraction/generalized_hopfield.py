@@ -17,16 +17,19 @@ importance-weighted mean and covariance of g(z) over prior samples, with weights
 The Gaussian's tails are not ρ̃'s: where every field grows (a global-activity direction)
 ρ̃ is cut off by 1/Π Z_i while the Gaussian is not, and Π_i Z_i(φ_i) then drags the model
 into the all-active state. So the read-off is **calibrated** on the decoder's own model:
-keeping the pattern directions W v_k (v_k the eigenvectors of S), the fields h and the
-pattern strengths s_k (ξ_k = √N W v_k √s_k) are moved by persistent-chain moment matching
-until the Hopfield model reproduces the VAE's rates E[x_i] and pattern overlaps
-E[((W v_k)·x)²] (samples of the VAE, not the data). Both the raw and the calibrated model's
+keeping the pattern directions d_k (the eigenvectors of J = W S Wᵀ), the fields h and
+signed strengths λ_k of p(x) ∝ exp(h·x + Σ_k λ_k (d_k·x)²/2) are moved by persistent-chain
+maximum-entropy moment matching until the model reproduces the VAE's rates E[x_i] and
+pattern overlaps E[(d_k·x)²] (samples of the VAE, not the data). λ_k < 0 makes d_k a
+*repulsive* pattern (as in Cocco-Monasson-Sessak): the cut-off tails of ρ̃ show up as a
+repulsion, typically along global activity. Both the raw and the calibrated model's
 mismatch are reported.
 The consistency score is 1 / (1 + mean |skewness| + mean |excess kurtosis| of ρ̃ along its
 principal axes + relative RMS error of the calibrated model's rates, sampled from fresh
 chains, against the VAE's): 1 for an exactly Gaussian ρ̃ and a model that keeps the VAE's
-rates; the importance-sampling effective sample size is reported with it. The model is sampled by exact block Gibbs
-(:class:`~napari_vaemf.core.baselines.HopfieldModel`).
+rates; the importance-sampling effective sample size is reported with it. The model
+(:class:`~napari_vaemf.core.baselines.HopfieldModel`) is sampled by exact block Gibbs when
+every pattern attracts, by sequential Gibbs otherwise.
 """
 from __future__ import annotations
 
@@ -34,9 +37,9 @@ import logging
 from typing import Any
 
 import numpy as np
-from scipy.special import expit, logit, softmax
+from scipy.special import softmax
 
-from napari_vaemf.core.baselines import HopfieldModel
+from napari_vaemf.core.baselines import HopfieldModel, gibbs_sweep
 from napari_vaemf.core.errors import ParameterError
 from napari_vaemf.core.extraction._common import Extraction, decoder_parts, prior_pushforward
 
@@ -77,49 +80,70 @@ def read_off_from_pushforward(
 
 
 def calibrate(h: np.ndarray, xi: np.ndarray, target: np.ndarray, encoding: str,
-              iters: int = 150, chains: int = 1000, sweeps: int = 5, seed: int = 0
-              ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
-    """Moment-match fields and pattern strengths of p(x) ∝ exp(h·x + |ξᵀx|²/(2N)) to
-    ``target`` samples (T, N) with persistent block-Gibbs chains; directions of ξ are kept."""
+              iters: int = 300, chains: int = 1000, sweeps: int = 2, seed: int = 0,
+              start: str = "independent") -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """Maximum-entropy calibration along the read-off directions, signed strengths.
+
+    The model p(x) ∝ exp(h·x + Σ_k λ_k (d_k·x)²/2) (d_k the unit directions of ξ's columns,
+    λ_k = |ξ_k|²/N to start) is moved until its rates E[x_i] and overlaps E[(d_k·x)²] are
+    those of ``target`` (T, N) (samples of the VAE), starting from ``start``:
+    "independent" (λ = 0, fields at the target's rates; robust: the read-off's raw strengths
+    can put the chains in an all-active state they never leave) or "read-off" (h, ξ as
+    given). λ_k may change sign: λ_k < 0 is a
+    repulsive pattern (a direction in which the decoder's tilted order-parameter density is
+    cut off faster than any Gaussian, e.g. global activity). Expectations come from persistent
+    sequential-Gibbs chains started on target rows; steps are Newton steps of the maximum-
+    entropy likelihood (the gradient solved against the covariance of the sufficient
+    statistics under the model), damped and limited to 1 per coordinate.
+
+    Returns (h, ξ_signed, diagnostics): ξ_signed columns are √(N |λ_k|) d_k, attractive
+    first; ``diagnostics["n_attractive"]`` says how many.
+    """
     n, k = xi.shape
     norms = np.linalg.norm(xi, axis=0)
     dirs = xi / np.where(norms > 0, norms, 1.0)  # (N, K) unit directions
-    log_s = np.log(np.maximum(norms, 1e-3))
-    tb = target.astype(np.float64)
-    mu_t = tb.mean(0)
-    y2_t = ((tb @ dirs) ** 2).mean(0)  # (K,)
     spin = encoding == "spin"
+    tb = target.astype(np.float64)
+    mu_t, q_t = tb.mean(0), ((tb @ dirs) ** 2).mean(0)
     rng = np.random.default_rng(seed)
-    z = rng.standard_normal((chains, k))
-    eps = 1.0 / len(tb)
-    h = h.copy()
+    xb = tb[rng.choice(len(tb), chains)]
+    xb = (xb + 1) / 2 if spin else xb.copy()  # chains live in {0, 1}
+    if start == "read-off":
+        lam, h = norms**2 / n, h.astype(np.float64).copy()
+    else:  # the independent model with the target's rates: chains mix, Newton steps grow λ
+        lam = np.zeros(k)
+        m = np.clip(mu_t, -1 + 1e-4, 1 - 1e-4) if spin else np.clip(mu_t, 1e-4, 1 - 1e-4)
+        h = np.arctanh(m) if spin else np.log(m / (1 - m))
+    t_target = np.concatenate([mu_t, q_t / 2])
     for it in range(iters):
-        x_sum, y2_sum, cnt = np.zeros(n), np.zeros(k), 0
-        xi_c = dirs * np.exp(log_s)
+        pw = _signed_model(h, dirs, lam, n, encoding).pairwise()
+        stats_m = []
         for _ in range(sweeps):
-            phi = h + z @ xi_c.T / np.sqrt(n)
-            x = (rng.random((chains, n)) < expit(2 * phi if spin else phi)).astype(np.float64)
-            if spin:
-                x = 2 * x - 1
-            z = x @ xi_c / np.sqrt(n) + rng.standard_normal((chains, k))
-            x_sum += x.sum(0)
-            y2_sum += ((x @ dirs) ** 2).sum(0)
-            cnt += chains
-        mu_m, y2_m = x_sum / cnt, y2_sum / cnt
-        lr = 0.5 if it < iters // 2 else 0.2
-        if spin:
-            f = np.arctanh
-            lo, hi = -1 + eps, 1 - eps
-        else:
-            f = logit
-            lo, hi = eps, 1 - eps
-        # clipped steps: a model stuck in an all-active (or silent) state must not overshoot
-        h += np.clip(lr * (f(np.clip(mu_t, lo, hi)) - f(np.clip(mu_m, lo, hi))), -0.3, 0.3)
-        log_s += np.clip(lr * 0.5 * (np.log(y2_t + 1e-12) - np.log(y2_m + 1e-12)), -0.1, 0.1)
-    xi_c = dirs * np.exp(log_s)
+            gibbs_sweep(xb, pw.h, pw.J, rng)
+            xs = 2 * xb - 1 if spin else xb
+            stats_m.append(np.concatenate([xs, (xs @ dirs) ** 2 / 2], axis=1))
+        t_m = np.concatenate(stats_m)  # sufficient statistics (x, (d·x)²/2), (chains·sweeps, N + K)
+        mean_m = t_m.mean(0)
+        fisher = np.cov(t_m.T) + 1e-3 * np.eye(n + k)
+        step = np.linalg.solve(fisher, t_target - mean_m)  # Newton step of the max-ent likelihood
+        step *= (0.5 if it < iters // 2 else 0.2) / max(1.0, np.abs(step).max())  # trust region
+        h += step[:n]
+        lam += step[n:]
+    mu_m, q_m = mean_m[:n], 2 * mean_m[n:]
+    order = np.argsort(-lam)  # attractive (λ > 0) first
+    lam, dirs = lam[order], dirs[:, order]
+    xi_signed = dirs * np.sqrt(n * np.abs(lam))
     diag = {"calib_rate_rel_rms": float(np.linalg.norm(mu_m - mu_t) / np.linalg.norm(mu_t)),
-            "calib_overlap_rel_err": float(np.abs(y2_m / y2_t - 1).max())}
-    return h, xi_c, diag
+            "calib_overlap_rel_err": float(np.abs(q_m / q_t - 1).max()),
+            "n_attractive": int((lam > 0).sum()), "pattern_strengths": lam.tolist()}
+    return h, xi_signed, diag
+
+
+def _signed_model(h: np.ndarray, dirs: np.ndarray, lam: np.ndarray, n: int, encoding: str,
+                  ) -> HopfieldModel:
+    att = lam > 0
+    return HopfieldModel(h=h, xi=dirs[:, att] * np.sqrt(n * lam[att]),
+                         xr=dirs[:, ~att] * np.sqrt(n * -lam[~att]), encoding=encoding)
 
 
 def extract_generalized_hopfield(fit: Any, n_samples: int = 50000, seed: int = 0,
@@ -140,7 +164,9 @@ def extract_generalized_hopfield(fit: Any, n_samples: int = 50000, seed: int = 0
         diag.update(cal)
         # the calibration's persistent chains can sit in a metastable state: check the rates
         # of fresh chains of the final sampler against the VAE's
-        check = HopfieldModel(h=h, xi=xi, encoding=fit.encoding).sample(20000, seed=seed + 1)
+        a = cal["n_attractive"]
+        check = HopfieldModel(h=h, xi=xi[:, :a], xr=xi[:, a:], encoding=fit.encoding
+                              ).sample(20000, seed=seed + 1)
         mu_t, mu_c = target.mean(0), check.mean(0)
         diag["sampler_rate_rel_rms"] = float(np.linalg.norm(mu_c - mu_t) / np.linalg.norm(mu_t))
     score = 1.0 / (1.0 + diag["skewness"] + diag["excess_kurtosis"]
@@ -149,7 +175,8 @@ def extract_generalized_hopfield(fit: Any, n_samples: int = 50000, seed: int = 0
     log.info("generalized Hopfield read-off: pattern norms %s, ESS %.0f", np.round(norms, 3), diag["ess"])
     return Extraction(
         theory="generalized-hopfield",
-        parameters={"n_patterns": int(xi.shape[1]), "mean_field": float(h.mean())},
+        parameters={"n_patterns": int(xi.shape[1]), "mean_field": float(h.mean()),
+                    "n_attractive": int(diag.get("n_attractive", xi.shape[1]))},
         consistency=float(score),
         diagnostics={**diag, "pattern_rms": norms.tolist()},
         patterns=xi,
@@ -159,6 +186,9 @@ def extract_generalized_hopfield(fit: Any, n_samples: int = 50000, seed: int = 0
 
 
 def model_of(ex: Extraction) -> HopfieldModel:
-    """The samplable :class:`HopfieldModel` of a generalized-Hopfield :class:`Extraction`."""
-    return HopfieldModel(h=np.asarray(ex.fields, float), xi=np.asarray(ex.patterns, float),
+    """The samplable :class:`HopfieldModel` of a generalized-Hopfield :class:`Extraction`:
+    the first ``n_attractive`` pattern columns attract, the rest repel."""
+    pat = np.asarray(ex.patterns, float)
+    a = int(ex.parameters.get("n_attractive", pat.shape[1]))
+    return HopfieldModel(h=np.asarray(ex.fields, float), xi=pat[:, :a], xr=pat[:, a:],
                          encoding=ex.encoding)

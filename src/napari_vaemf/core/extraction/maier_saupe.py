@@ -96,7 +96,8 @@ def fit_beta_j(tr2: np.ndarray, n: int, grid: EigenGrid | None = None) -> tuple[
 def extract_maier_saupe(fit: Any, n_samples: int = 20000, seed: int = 0,
                         data: np.ndarray | None = None) -> Extraction:
     """Read βJ off a trained vector :class:`~napari_vaemf.core.vae.Fit`; with ``data``
-    (T, N, 3) also compare the S distribution of the model's samples with the data's."""
+    (T, N, 3) also compare the S distribution of the VAE's samples and of the theory read off
+    (Maier-Saupe at that βJ, :func:`sample_maier_saupe_hs`) with the data's."""
     if fit.encoding != "vector":
         raise ParameterError(f"Maier-Saupe needs a fit to unit vectors, this one is {fit.encoding!r}")
     w, b = decoder_parts(fit)  # (N, 5, K), (N, 5)
@@ -124,9 +125,13 @@ def extract_maier_saupe(fit: Any, n_samples: int = 20000, seed: int = 0,
         s_model = nematic_order(fit.sample(min(len(data), 5000), seed=seed))
         from napari_vaemf.core.extraction.hopfield import _ks
 
+        # the theory read off: Maier-Saupe at the read-off βJ, sampled exactly (HS block Gibbs)
+        s_theory = nematic_order(sample_maier_saupe_hs(n, beta_j, min(len(data), 5000), seed=seed))
         diag.update(S_data_mean=float(s_data.mean()), S_model_mean=float(s_model.mean()),
                     S_data_std=float(s_data.std()), S_model_std=float(s_model.std()),
-                    ks_S_model_vs_data=_ks(s_data, s_model))
+                    ks_S_model_vs_data=_ks(s_data, s_model),
+                    S_theory_mean=float(s_theory.mean()), S_theory_std=float(s_theory.std()),
+                    ks_S_theory_vs_data=_ks(s_data, s_theory))
     log.info("Maier-Saupe read-off: βJ=%.4f KS=%.4f uniformity=%.4f", beta_j, ks, uni)
     return Extraction(theory="maier-saupe", parameters={"beta_J": beta_j},
                       consistency=(1 - ks) * uni, diagnostics=diag, encoding="vector")

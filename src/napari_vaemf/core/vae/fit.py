@@ -392,6 +392,19 @@ class Fit:
         on = (u < torch.sigmoid(logits)).cpu().numpy()
         return (2 * on.astype(np.int8) - 1) if self.encoding == "spin" else on.astype(np.int8)
 
+    @torch.no_grad()
+    def prior_probabilities(self, n: int, seed: int | None = None, chunk: int = 65536) -> Iterator[np.ndarray]:
+        """P(x_i = 1 | z) (spin: P(s_i = +1 | z)) for ``n`` prior draws z ~ N(0, I), in chunks
+        of (≤ chunk, N) float64: the model is the mixture of these product Bernoullis."""
+        if self.encoding == "vector":
+            raise ParameterError("prior_probabilities is for binary or spin fits")
+        seed = self.config.seed + 7 if seed is None else int(seed)
+        gen = torch.Generator(device=self.device).manual_seed(seed)
+        self.model.eval()
+        for a in range(0, n, chunk):
+            phi = self.model.sample_fields(min(chunk, n - a), gen)
+            yield torch.sigmoid(2 * phi if self.encoding == "spin" else phi).double().cpu().numpy()
+
     def summary(self) -> FitSummary:
         """Latents, patterns W, fields b, config and metrics (e.g. for ``save_fit_to_nwb``)."""
         vec = self.encoding == "vector"

@@ -47,6 +47,7 @@ class VAEConfig:
     encoder_widths: tuple[int, ...] = (128,)  # hidden layer widths of the encoder MLP
     decoder: str = "mlp"  # order-parameter map g: "mlp" (learned R^K -> R^K) or "identity"
     decoder_widths: tuple[int, ...] = (64,)  # hidden layer widths of g when decoder="mlp"
+    features: int = 0  # H, outputs of g = columns of the readout W (N x H); 0: H = K (linear-in-z fields)
     epochs: int = 100  # maximum number of passes over the training data
     batch_size: int = 1024  # samples per optimisation step
     lr: float = 3e-3  # Adam learning rate
@@ -69,6 +70,9 @@ class VAEConfig:
             raise ParameterError(f"latents must be >= 1, got {self.latents}")
         if self.decoder not in ("mlp", "identity"):
             raise ParameterError(f"decoder must be 'mlp' or 'identity', got {self.decoder!r}")
+        if self.features and (self.features < self.latents or self.decoder == "identity"):
+            raise ParameterError(f"features must be 0 or >= latents ({self.latents}) with an mlp "
+                                 f"decoder, got {self.features} ({self.decoder})")
         if self.epochs < 0 or self.batch_size < 1 or self.lr <= 0:
             raise ParameterError("epochs must be >= 0, batch_size >= 1 and lr > 0")
         if self.lr_schedule not in ("plateau", "onecycle"):
@@ -119,16 +123,21 @@ class Encoder(nn.Module):
 class Decoder(nn.Module):
     """φ(z) = W g(z) + b: the order-parameter map ``g`` and the linear readout (``W``, ``b``).
 
-    ``W``: (N, K) patterns for binary/spin data, (N, 5, K) for vectors.
+    ``W``: (N, H) patterns for binary/spin data, (N, 5, H) for vectors (H = K by default).
     ``b``: (N,) fields for binary/spin data, (N, 5) for vectors.
-    ``g``: module R^K -> R^K (an MLP with a skip connection, or the identity).
+    ``g``: module R^K -> R^H (an MLP with a skip connection, or the identity).
+    With H = K the fields lie in a K-dimensional affine subspace (the Hopfield form); H > K
+    lets them move on a curved K-dimensional manifold (still K order parameters, still a
+    product over units given z).
     """
 
-    def __init__(self, n_units: int, latents: int, comps: int, kind: str, widths: tuple[int, ...]):
+    def __init__(self, n_units: int, latents: int, comps: int, kind: str, widths: tuple[int, ...],
+                 features: int = 0):
         super().__init__()
         self.n_units, self.comps = n_units, comps
-        self.g: nn.Module = _GMap(latents, widths) if kind == "mlp" else nn.Identity()
-        self.readout = nn.Linear(latents, n_units * comps)
+        h = features or latents
+        self.g: nn.Module = _GMap(latents, widths, h) if kind == "mlp" else nn.Identity()
+        self.readout = nn.Linear(h, n_units * comps)
 
     @property
     def W(self) -> torch.Tensor:  # noqa: N802 - the physics name
@@ -146,19 +155,20 @@ class Decoder(nn.Module):
 
 
 class _GMap(nn.Module):
-    """g(z) = z + MLP(z), starting at the identity.
+    """g(z) = (z, 0) + MLP(z) in R^H (H >= K outputs), starting at the embedding (z, 0).
 
     Each tanh hidden layer has a per-unit gain exp(log_gain) learned in log space, so the map
     can grow the near-discontinuous steps a first-order transition needs (the Curie-Weiss
     order parameter jumps between ±m*) in a few hundred steps rather than tens of thousands.
     """
 
-    def __init__(self, latents: int, widths: tuple[int, ...]):
+    def __init__(self, latents: int, widths: tuple[int, ...], features: int | None = None):
         super().__init__()
         sizes = [latents, *widths]
+        self.pad = (features or latents) - latents
         self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
         self.log_gain = nn.ParameterList(nn.Parameter(torch.zeros(w)) for w in widths)
-        self.out = nn.Linear(sizes[-1], latents)
+        self.out = nn.Linear(sizes[-1], latents + self.pad)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
@@ -166,7 +176,8 @@ class _GMap(nn.Module):
         h = z
         for layer, log_gain in zip(self.hidden, self.log_gain):
             h = torch.tanh(layer(h) * log_gain.exp())  # (..., width)
-        return z + self.out(h)
+        skip = F.pad(z, (0, self.pad)) if self.pad else z
+        return skip + self.out(h)
 
 
 class ProductVAE(nn.Module):
@@ -179,12 +190,13 @@ class ProductVAE(nn.Module):
         self.n_units, self.encoding, self.config = n_units, encoding, config
         comps = 5 if encoding == "vector" else 1
         self.encoder = Encoder(n_units * comps, config.latents, config.encoder_widths)
-        self.decoder = Decoder(n_units, config.latents, comps, config.decoder, config.decoder_widths)
+        self.decoder = Decoder(n_units, config.latents, comps, config.decoder, config.decoder_widths,
+                               config.features)
 
     # --- named parameters of the theory -------------------------------------------------
     @property
     def W(self) -> torch.Tensor:  # noqa: N802
-        """Patterns: (N, K) (binary/spin) or (N, 5, K) (vector)."""
+        """Patterns: (N, H) (binary/spin) or (N, 5, H) (vector); H = config.features or K."""
         return self.decoder.W
 
     @property
@@ -194,7 +206,7 @@ class ProductVAE(nn.Module):
 
     @property
     def g(self) -> nn.Module:
-        """The order-parameter map R^K -> R^K."""
+        """The order-parameter map R^K -> R^H."""
         return self.decoder.g
 
     # --- data ----------------------------------------------------------------------------
