@@ -37,3 +37,20 @@ def test_hopfield_patterns_read_off():
     assert frac >= 0.97
     assert min(ex.diagnostics["pattern_confidence"]) > 0.9
     assert ex.parameters["beta"] == pytest.approx(1.6, rel=0.15)
+
+
+def test_maier_saupe_extraction_reports_s_of_vae_and_theory():
+    """A small nematic sample (HS sampler, N = 12, βJ = 10): the read-off βJ is in the right
+    range and the theory at that βJ has the data's order parameter S."""
+    from napari_vaemf.core.extraction.maier_saupe import nematic_order, sample_maier_saupe_hs
+
+    torch.set_num_threads(1)
+    x = sample_maier_saupe_hs(12, 10.0, 1500, seed=0, chains=100)
+    fit = Fit(x, "vector", VAEConfig(latents=5, epochs=25, batch_size=128, seed=0))
+    drive(fit.train(), bar=False)
+    ex = extract(fit, "maier-saupe", data=x, n_samples=4000)
+    d = ex.diagnostics
+    assert 5.0 < ex.parameters["beta_J"] < 20.0
+    assert d["S_data_mean"] == pytest.approx(nematic_order(x).mean())
+    assert 0 <= d["ks_S_theory_vs_data"] <= 1 and 0 <= d["ks_S_model_vs_data"] <= 1
+    assert abs(d["S_theory_mean"] - d["S_data_mean"]) < 0.1
