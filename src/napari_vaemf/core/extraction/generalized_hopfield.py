@@ -84,21 +84,24 @@ def calibrate(h: np.ndarray, xi: np.ndarray, target: np.ndarray, encoding: str,
               start: str = "independent") -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
     """Maximum-entropy calibration along the read-off directions, signed strengths.
 
-    The model p(x) ∝ exp(h·x + Σ_k λ_k (d_k·x)²/2) (d_k the unit directions of ξ's columns,
-    λ_k = |ξ_k|²/N to start) is moved until its rates E[x_i] and overlaps E[(d_k·x)²] are
-    those of ``target`` (T, N) (samples of the VAE), starting from ``start``:
-    "independent" (λ = 0, fields at the target's rates; robust: the read-off's raw strengths
-    can put the chains in an all-active state they never leave) or "read-off" (h, ξ as
-    given). λ_k may change sign: λ_k < 0 is a
-    repulsive pattern (a direction in which the decoder's tilted order-parameter density is
-    cut off faster than any Gaussian, e.g. global activity). Expectations come from persistent
+    The model p(x) ∝ exp(h·x + Σ_k λ_k (d_k·x)²/2) (d_k the unit directions of ξ's columns)
+    is moved until its rates E[x_i] and overlaps E[(d_k·x)²] are those of ``target`` (T, N)
+    (samples of the VAE), starting from ``start``: "independent" (λ = 0, fields at the
+    target's rates; robust: the read-off's raw strengths can put the chains in an all-active
+    state they never leave) or "read-off" (h as given, λ_k = |ξ_k|²/N). λ_k may change sign:
+    λ_k < 0 is a repulsive pattern (a direction in which the decoder's tilted order-parameter
+    density is cut off faster than any Gaussian). Expectations come from persistent
     sequential-Gibbs chains started on target rows; steps are Newton steps of the maximum-
     entropy likelihood (the gradient solved against the covariance of the sufficient
-    statistics under the model), damped and limited to 1 per coordinate.
+    statistics under the model), damped (0.5, then 0.2 for the second half) and scaled so no
+    coordinate moves by more than that. The ``calib_*`` diagnostics are the last iteration's
+    chain estimates (noisy); :func:`extract_generalized_hopfield` checks fresh chains.
 
     Returns (h, ξ_signed, diagnostics): ξ_signed columns are √(N |λ_k|) d_k, attractive
     first; ``diagnostics["n_attractive"]`` says how many.
     """
+    if start not in ("independent", "read-off"):
+        raise ParameterError(f"start must be 'independent' or 'read-off', got {start!r}")
     n, k = xi.shape
     norms = np.linalg.norm(xi, axis=0)
     dirs = xi / np.where(norms > 0, norms, 1.0)  # (N, K) unit directions
