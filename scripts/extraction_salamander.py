@@ -136,6 +136,8 @@ def main() -> None:
     for key, r in rows.items():
         for name, m in r["models"].items():
             label = f"{key} {names.get(name, name)}"
+            if name == "vae" and "estimate" not in m:  # rows written before the exact estimate
+                label = f"{key} VAE (prior samples)"
             print(f"| {label} | " + " | ".join(
                 f"{m[c]:.4g}" if isinstance(m.get(c), (int, float)) else "-" for c in cols) + " |")
 

@@ -79,8 +79,8 @@ def run(args: argparse.Namespace) -> int:
     unknown = set(baselines) - {"independent", "cms", "rbm"}
     if unknown:
         raise ParameterError(f"unknown baselines {sorted(unknown)}")
-    if args.samples < 1 or args.latent_draws < 0:
-        raise ParameterError(f"need --samples >= 1 and --latent-draws >= 0, got {args.samples}, "
+    if args.samples < 1 or args.latent_draws < 0 or args.latent_draws == 1:
+        raise ParameterError(f"need --samples >= 1 and --latent-draws 0 or >= 2, got {args.samples}, "
                              f"{args.latent_draws}")
     settings = ValidationSettings(samples=args.samples, latent_draws=args.latent_draws,
                                   baselines=baselines, seed=args.seed)

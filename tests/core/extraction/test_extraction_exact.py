@@ -163,3 +163,14 @@ def test_generalized_hopfield_calibration_finds_a_repulsive_pattern():
     np.testing.assert_allclose(diag["pattern_strengths"], lam, atol=0.25)
     np.testing.assert_allclose(h_fit, h, atol=0.25)
     assert abs(xi_fit[:, 1] @ d[:, 1]) / np.linalg.norm(xi_fit[:, 1]) > 0.999  # direction kept
+
+
+def test_hopfield_read_off_refuses_a_bent_decoder():
+    """features > K: the fields are not linear in the order parameters, no ±1 ξ to read."""
+    from napari_vaemf.core.errors import ParameterError
+    from napari_vaemf.core.extraction import extract
+    from napari_vaemf.core.vae import Fit, VAEConfig
+
+    fit = Fit(None, "spin", VAEConfig(latents=2, features=4), n_units=6)
+    with pytest.raises(ParameterError, match="features"):
+        extract(fit, "hopfield")

@@ -151,7 +151,8 @@ def capacity_sweep(x: np.ndarray, encoding: str, k_max: int = 4, seeds: int = 2,
         for s in range(seeds):
             fit = None
             for dec in st.decoders:  # pick by the fit's own validation split, never the test
-                cfg = replace(base, latents=k, seed=base.seed + s, decoder=dec)
+                feats = 0 if dec == "identity" or not base.features else max(base.features, k)
+                cfg = replace(base, latents=k, seed=base.seed + s, decoder=dec, features=feats)
                 cand = Fit(x_train, encoding, cfg)
                 stage = f"fit K={k} seed={s} {dec}"
                 for rec in cand.train():

@@ -71,11 +71,12 @@ def read_off_from_pushforward(
     h = b + w @ m
     xi = np.sqrt(n) * w @ sqrt_s
     # Gaussianity of the tilted distribution along its principal axes
-    proj = d @ vec / np.sqrt(np.where(lam > 0, lam, 1.0))
+    live = lam > 1e-6 * max(lam.max(), 1e-300)  # axes g moves along (features > K: curvature only)
+    proj = d @ vec[:, live] / np.sqrt(lam[live])
     skew = np.abs((wt[:, None] * proj**3).sum(0))
     kurt = np.abs((wt[:, None] * proj**4).sum(0) - 3.0)
-    diag = {"ess": ess, "ess_fraction": ess / len(g), "skewness": float(skew.mean()),
-            "excess_kurtosis": float(kurt.mean())}
+    diag = {"ess": ess, "ess_fraction": ess / len(g), "skewness": float(skew.mean()) if skew.size else 0.0,
+            "excess_kurtosis": float(kurt.mean()) if kurt.size else 0.0}
     return h, xi, diag
 
 
@@ -102,8 +103,11 @@ def calibrate(h: np.ndarray, xi: np.ndarray, target: np.ndarray, encoding: str,
     """
     if start not in ("independent", "read-off"):
         raise ParameterError(f"start must be 'independent' or 'read-off', got {start!r}")
-    n, k = xi.shape
+    if iters < 1:
+        raise ParameterError(f"calibration needs iters >= 1, got {iters}")
     norms = np.linalg.norm(xi, axis=0)
+    xi, norms = xi[:, norms > 0], norms[norms > 0]  # null directions carry no statistic
+    n, k = xi.shape
     dirs = xi / np.where(norms > 0, norms, 1.0)  # (N, K) unit directions
     spin = encoding == "spin"
     tb = target.astype(np.float64)
@@ -171,6 +175,8 @@ def extract_generalized_hopfield(fit: Any, n_samples: int = 50000, seed: int = 0
         check = HopfieldModel(h=h, xi=xi[:, :a], xr=xi[:, a:], encoding=fit.encoding
                               ).sample(20000, seed=seed + 1)
         mu_t, mu_c = target.mean(0), check.mean(0)
+        if fit.encoding == "spin":  # compare in the {0, 1} convention (magnetisations can be ~0)
+            mu_t, mu_c = (mu_t + 1) / 2, (mu_c + 1) / 2
         diag["sampler_rate_rel_rms"] = float(np.linalg.norm(mu_c - mu_t) / np.linalg.norm(mu_t))
     score = 1.0 / (1.0 + diag["skewness"] + diag["excess_kurtosis"]
                    + diag.get("sampler_rate_rel_rms", 0.0))
@@ -179,6 +185,7 @@ def extract_generalized_hopfield(fit: Any, n_samples: int = 50000, seed: int = 0
     return Extraction(
         theory="generalized-hopfield",
         parameters={"n_patterns": int(xi.shape[1]), "mean_field": float(h.mean()),
+                    "latents": int(fit.config.latents), "features": int(w.shape[1]),
                     "n_attractive": int(diag.get("n_attractive", xi.shape[1]))},
         consistency=float(score),
         diagnostics={**diag, "pattern_rms": norms.tolist()},

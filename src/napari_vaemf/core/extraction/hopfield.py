@@ -140,6 +140,9 @@ def extract_hopfield(fit: Any, n_samples: int = 20000, seed: int = 0,
     if fit.encoding != "spin":
         raise ParameterError(f"Hopfield needs a fit to ±1 spins, this one is {fit.encoding!r}")
     w, b = decoder_parts(fit)
+    if w.shape[1] != fit.config.latents:
+        raise ParameterError(f"the Hopfield read-off needs fields linear in the K = {fit.config.latents} "
+                             f"order parameters (features 0); this decoder has {w.shape[1]} features")
     m, y = resolve_mixing(w, seed)
     xi = _sign(y)
     conf, _ = pattern_confidence(y)

@@ -197,7 +197,8 @@ def _unit_table(DynamicTable, VectorData, rec: Recording, parts: dict):
         table_ids = np.arange(n)
         columns.append(VectorData(name="unit_id", description="unit id in the source", data=[str(i) for i in ids]))
     for key, desc in (("fields", "decoder bias b_i (the unit's field at z = 0)"),
-                      ("patterns", "decoder weights W_i (the unit's pattern entries, one per latent)")):
+                      ("patterns", "decoder weights W_i (the unit's pattern entries, one per feature of g: "
+                                   "the K latents unless features > K)")):
         v = parts[key]
         if v is None:
             continue

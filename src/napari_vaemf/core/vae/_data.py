@@ -17,7 +17,7 @@ class FitSummary:
     """What a saved fit is made of, for writers such as ``save_fit_to_nwb`` (duck-typed)."""
 
     latents: np.ndarray  # (T, K) posterior means of every sample / time bin
-    patterns: np.ndarray | None  # (N, K) decoder W for binary/spin data, None for vectors
+    patterns: np.ndarray | None  # (N, H) decoder W for binary/spin data (H = config.features or K), None for vectors
     fields: np.ndarray | None  # (N,) decoder b for binary/spin data, None for vectors
     encoding: str  # "binary" | "spin" | "vector"
     config: dict = field(default_factory=dict)  # VAEConfig.to_dict()
