@@ -82,7 +82,8 @@ def read_off_from_pushforward(
 
 def calibrate(h: np.ndarray, xi: np.ndarray, target: np.ndarray, encoding: str,
               iters: int = 300, chains: int = 1000, sweeps: int = 2, seed: int = 0,
-              start: str = "independent") -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+              start: str = "independent", refresh: float = 0.05
+              ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
     """Maximum-entropy calibration along the read-off directions, signed strengths.
 
     The model p(x) ∝ exp(h·x + Σ_k λ_k (d_k·x)²/2) (d_k the unit directions of ξ's columns)
@@ -92,7 +93,10 @@ def calibrate(h: np.ndarray, xi: np.ndarray, target: np.ndarray, encoding: str,
     state they never leave) or "read-off" (h as given, λ_k = |ξ_k|²/N). λ_k may change sign:
     λ_k < 0 is a repulsive pattern (a direction in which the decoder's tilted order-parameter
     density is cut off faster than any Gaussian). Expectations come from persistent
-    sequential-Gibbs chains started on target rows; steps are Newton steps of the maximum-
+    sequential-Gibbs chains started on target rows, a fraction ``refresh`` of them restarted
+    from the independent model every iteration (else a mode that the persistent chains never
+    visit, e.g. high activity, stays uncorrected and fresh chains fall into it); steps are
+    Newton steps of the maximum-
     entropy likelihood (the gradient solved against the covariance of the sufficient
     statistics under the model), damped (0.5, then 0.2 for the second half) and scaled so no
     coordinate moves by more than that. The ``calib_*`` diagnostics are the last iteration's
@@ -122,8 +126,13 @@ def calibrate(h: np.ndarray, xi: np.ndarray, target: np.ndarray, encoding: str,
         m = np.clip(mu_t, -1 + 1e-4, 1 - 1e-4) if spin else np.clip(mu_t, 1e-4, 1 - 1e-4)
         h = np.arctanh(m) if spin else np.log(m / (1 - m))
     t_target = np.concatenate([mu_t, q_t / 2])
+    p0 = (mu_t + 1) / 2 if spin else mu_t
     for it in range(iters):
         pw = _signed_model(h, dirs, lam, n, encoding).pairwise()
+        # restart a few chains from the independent model each iteration, so modes the
+        # persistent chains never reach (e.g. high activity) are seen and corrected
+        fresh = rng.random(chains) < refresh
+        xb[fresh] = rng.random((int(fresh.sum()), n)) < p0
         stats_m = []
         for _ in range(sweeps):
             gibbs_sweep(xb, pw.h, pw.J, rng)
