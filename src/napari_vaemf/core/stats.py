@@ -89,7 +89,10 @@ def covariances(x: np.ndarray) -> np.ndarray:
 
 def correlations(x: np.ndarray) -> np.ndarray:
     """Pearson correlations, shape (N, N); pairs involving a constant unit are 0, diagonal 1."""
-    c = covariances(x)
+    return _correlations_from(covariances(x))
+
+
+def _correlations_from(c: np.ndarray) -> np.ndarray:
     sd = np.sqrt(np.clip(np.diag(c), 0.0, None))
     with np.errstate(divide="ignore", invalid="ignore"):
         r = c / np.outer(sd, sd)
@@ -214,11 +217,7 @@ def mixture_stats(p_chunks, triplets: np.ndarray | None = None) -> PopulationSta
     m2 = s2 / total
     np.fill_diagonal(m2, m)  # x_i² = x_i
     cov = m2 - np.outer(m, m)
-    sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        corr = cov / np.outer(sd, sd)
-    corr[~np.isfinite(corr)] = 0.0
-    np.fill_diagonal(corr, 1.0)
+    corr = _correlations_from(cov)
     c3 = np.zeros(0)
     if len(t):
         i, j, k = t.T

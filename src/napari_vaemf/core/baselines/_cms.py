@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from napari_vaemf.core.baselines._models import PairwiseModel, detect_encoding, to_binary
+from napari_vaemf.core.baselines._models import PairwiseModel, detect_encoding, gibbs_sweep, to_binary
 from napari_vaemf.core.errors import ParameterError
 
 __all__ = ["CMSHopfield", "fit_cms"]
@@ -93,7 +93,7 @@ def fit_cms(
 def _match_rates(h: np.ndarray, J: np.ndarray, p: np.ndarray, seed: int, iters: int = 60,
                  chains: int = 500, sweeps: int = 3) -> np.ndarray:
     """Fields whose Gibbs rates match ``p`` (clipped logit steps on persistent chains)."""
-    from scipy.special import expit, logit
+    from scipy.special import logit
 
     rng = np.random.default_rng(seed)
     n = h.size
@@ -103,9 +103,7 @@ def _match_rates(h: np.ndarray, J: np.ndarray, p: np.ndarray, seed: int, iters: 
     for it in range(iters):
         acc = np.zeros(n)
         for _ in range(sweeps):
-            u = rng.random((chains, n))
-            for i in range(n):
-                x[:, i] = u[:, i] < expit(h[i] + x @ J[:, i])
+            gibbs_sweep(x, h, J, rng)
             acc += x.mean(0)
         m = np.clip(acc / sweeps, eps, 1 - eps)
         lr = 0.5 if it < iters // 2 else 0.2

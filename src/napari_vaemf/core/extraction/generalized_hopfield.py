@@ -112,7 +112,7 @@ def calibrate(h: np.ndarray, xi: np.ndarray, target: np.ndarray, encoding: str,
     norms = np.linalg.norm(xi, axis=0)
     xi, norms = xi[:, norms > 0], norms[norms > 0]  # null directions carry no statistic
     n, k = xi.shape
-    dirs = xi / np.where(norms > 0, norms, 1.0)  # (N, K) unit directions
+    dirs = xi / norms  # (N, K) unit directions
     spin = encoding == "spin"
     tb = target.astype(np.float64)
     mu_t, q_t = tb.mean(0), ((tb @ dirs) ** 2).mean(0)
@@ -180,9 +180,7 @@ def extract_generalized_hopfield(fit: Any, n_samples: int = 50000, seed: int = 0
         diag.update(cal)
         # the calibration's persistent chains can sit in a metastable state: check the rates
         # of fresh chains of the final sampler against the VAE's
-        a = cal["n_attractive"]
-        check = HopfieldModel(h=h, xi=xi[:, :a], xr=xi[:, a:], encoding=fit.encoding
-                              ).sample(20000, seed=seed + 1)
+        check = _split_model(h, xi, cal["n_attractive"], fit.encoding).sample(20000, seed=seed + 1)
         mu_t, mu_c = target.mean(0), check.mean(0)
         if fit.encoding == "spin":  # compare in the {0, 1} convention (magnetisations can be ~0)
             mu_t, mu_c = (mu_t + 1) / 2, (mu_c + 1) / 2
@@ -208,6 +206,10 @@ def model_of(ex: Extraction) -> HopfieldModel:
     """The samplable :class:`HopfieldModel` of a generalized-Hopfield :class:`Extraction`:
     the first ``n_attractive`` pattern columns attract, the rest repel."""
     pat = np.asarray(ex.patterns, float)
-    a = int(ex.parameters.get("n_attractive", pat.shape[1]))
-    return HopfieldModel(h=np.asarray(ex.fields, float), xi=pat[:, :a], xr=pat[:, a:],
-                         encoding=ex.encoding)
+    return _split_model(np.asarray(ex.fields, float), pat,
+                        int(ex.parameters.get("n_attractive", pat.shape[1])), ex.encoding)
+
+
+def _split_model(h: np.ndarray, xi: np.ndarray, n_attractive: int, encoding: str) -> HopfieldModel:
+    """The model of signed patterns ``xi``: the first ``n_attractive`` columns attract."""
+    return HopfieldModel(h=h, xi=xi[:, :n_attractive], xr=xi[:, n_attractive:], encoding=encoding)
