@@ -3,7 +3,8 @@
     python scripts/salamander_latents_needed.py --load-dir FITS --latents 1 2 3 4 5 8 -o results/capacity_salamander_tuned.json
 
 FITS holds ``K{k}.pt`` from ``scripts/extraction_salamander.py --tuned ... --save-dir FITS``
-(trained on the even repeats). Each K gets its held-out log-likelihood (IWAE, k = 128) on the
+(trained on the even repeats). Each K gets its held-out log-likelihood (the sweep's per-row
+IWAE, :func:`napari_vaemf.core.capacity.per_sample_loglik`, k = the fit's iwae_k) on the
 same random subset of odd-repeat bins, the paired standard error of its difference to the
 best K on those bins, and its rate E_x KL(q(z|x) ‖ p(z)) on training bins; then
 :func:`napari_vaemf.core.capacity.decide` (absolute tolerance 0.05 nats, relative 2e-3, 2 ×
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from napari_vaemf.core.capacity._sweep import decide
+from napari_vaemf.core.capacity import decide, per_sample_loglik
 from napari_vaemf.core.recordings import load_recording
 from napari_vaemf.core.stats import split_half
 from napari_vaemf.core.vae import Fit
@@ -29,14 +30,6 @@ from napari_vaemf.core.vae import Fit
 ROOT = Path(__file__).resolve().parents[1]
 DATA = (ROOT / ".." / "shared" / "data" / "marre2014-salamander-retina-50"
         / "original_data_num_neurons_50_1.mat")
-
-
-@torch.no_grad()
-def per_row_loglik(fit: Fit, x: np.ndarray, k: int, seed: int) -> np.ndarray:
-    gen = torch.Generator().manual_seed(seed)
-    out = [fit.model.iwae(fit.model.prepare(torch.as_tensor(x[a:a + 2000])), k, gen)
-           for a in range(0, len(x), 2000)]
-    return torch.cat(out).double().numpy()
 
 
 @torch.no_grad()
@@ -50,7 +43,6 @@ def main() -> None:
     ap.add_argument("--load-dir", type=Path, required=True)
     ap.add_argument("--latents", type=int, nargs="+", default=[1, 2, 3, 4, 5, 8])
     ap.add_argument("--rows", type=int, default=30000, help="odd-repeat bins scored (random subset)")
-    ap.add_argument("--iwae-k", type=int, default=128)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("-o", "--output", type=Path, default=Path("results/capacity_salamander_tuned.json"))
     args = ap.parse_args()
@@ -64,7 +56,7 @@ def main() -> None:
     ll, per_k = {}, []
     for k in args.latents:
         fit = Fit.load(args.load_dir / f"K{k}.pt", device="cpu")
-        ll[k] = per_row_loglik(fit, rows_test, args.iwae_k, args.seed)
+        ll[k] = per_sample_loglik(fit, rows_test)  # IWAE with the fit's iwae_k, as the sweep
         per_k.append({"latents": k, "test_loglik_nats": float(ll[k].mean()),
                       "rate_nats": rate(fit, rows_train), "features": fit.config.features})
         logging.info("K=%d: %s", k, per_k[-1])
@@ -75,7 +67,7 @@ def main() -> None:
     cap = json.loads((ROOT / "results" / "capacity_salamander.json").read_text())
     mi = cap["results"][0]["bipartite_mi_nats"]
     needed, mean_field, tol, reasons = decide(per_k, mi["lower"], 0.05, 2e-3)
-    out = {"load_dir": str(args.load_dir), "rows": len(rows_test), "iwae_k": args.iwae_k,
+    out = {"load_dir": str(args.load_dir), "rows": len(rows_test), "iwae_k": fit.config.iwae_k,
            "bipartite_mi_lower_nats": mi["lower"], "per_k": per_k, "latents_needed": needed,
            "mean_field": mean_field, "tolerance_nats": tol, "reasons": reasons}
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -42,9 +42,11 @@ from napari_vaemf.core.capacity._sweep import (
     compare_sizes,
     data_bipartite_mi,
     decide,
+    per_sample_loglik,
 )
 
 __all__ = [
+    "per_sample_loglik",
     "Bipartition",
     "random_halves",
     "contiguous_halves",

@@ -28,7 +28,8 @@ from napari_vaemf.core.capacity._report import CapacityReport, SweepPoint, headl
 from napari_vaemf.core.errors import ParameterError
 from napari_vaemf.core.progress import Job, Progress
 
-__all__ = ["CapacitySettings", "capacity_sweep", "data_bipartite_mi", "decide", "compare_sizes"]
+__all__ = ["CapacitySettings", "capacity_sweep", "data_bipartite_mi", "decide", "compare_sizes",
+           "per_sample_loglik"]
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +162,7 @@ def capacity_sweep(x: np.ndarray, encoding: str, k_max: int = 4, seeds: int = 2,
                     fit = cand
             cfg = fit.config
             m = fit.evaluate(x_test)
-            per_sample[(k, s)] = _per_sample_loglik(fit, x_test)
+            per_sample[(k, s)] = per_sample_loglik(fit, x_test)
             rate = fit_rate(fit, metrics=m, threshold_nats=st.rate_threshold_nats)
             errors = {}
             if data_stats is not None:
@@ -207,7 +208,7 @@ def capacity_sweep(x: np.ndarray, encoding: str, k_max: int = 4, seeds: int = 2,
     return report
 
 
-def _per_sample_loglik(fit, x: np.ndarray) -> np.ndarray:
+def per_sample_loglik(fit, x: np.ndarray) -> np.ndarray:
     """IWAE log-likelihood of every row of ``x`` (nats), for paired comparisons between K."""
     import torch
 
