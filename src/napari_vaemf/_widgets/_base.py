@@ -17,6 +17,7 @@ from ..core.errors import VaemfError
 from ..core.progress import Progress, shown_metrics
 from ._form import SettingsForm
 from ._runner import JobRunner, Outcome
+from ._triton_guard import keep_triton_out_if_it_would_crash
 
 if TYPE_CHECKING:
     import napari
@@ -99,6 +100,9 @@ class JobWidget(QWidget):
     def _on_start(self) -> None:
         settings = self.form.values()
         self.form.save()
+        # Before _make_job: building a fit makes a torch optimizer, which imports triton via
+        # torch._dynamo, and that import segfaults once napari's OpenGL context exists.
+        keep_triton_out_if_it_would_crash()
         try:
             made = self._make_job(settings)
         except VaemfError as exc:
