@@ -131,6 +131,9 @@ def test_open_refuses_a_file_and_a_path_under_a_file(tmp_path):
     f.write_text("{}")
     _one_line_error(f, "exists and is not a folder \\(-o must name a folder\\)")
     _one_line_error(f / "run", "cannot be created: .* is a file")
+    with pytest.raises(InputError, match="MiB free, needs"):
+        RunFolder.open(tmp_path / "big", min_free_bytes=1 << 62)
+    assert not (tmp_path / "big").exists()
 
 
 def test_open_refuses_read_only_places(tmp_path):
@@ -176,6 +179,10 @@ def test_commit_replace_keep_and_verify(tmp_path):
             kept = t.commit(keep=True)
         assert kept.run_id == first.run_id and set(kept.files) == {
             "model.pt", "latents.npy", "report.json", "extraction.json"}
+        (run / "latents.npy").unlink()  # deleted by hand: not carried into the next manifest
+        with folder.begin() as t:
+            t.write_json("extraction.json", {"p": 2})
+            assert set(t.commit(keep=True).files) == {"model.pt", "report.json", "extraction.json"}
         with folder.begin() as t:
             t.write_bytes("model.pt", b"m2")
             t.write_bytes("junk", b"discarded")

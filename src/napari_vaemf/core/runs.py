@@ -356,7 +356,8 @@ class RunFolder:
             holder = f"vaemf {kind}, pid {os.getpid()} on {socket.gethostname()}, " \
                      f"since {time.strftime('%Y-%m-%d %H:%M:%S')}"
             os.ftruncate(fd, 0)
-            os.pwrite(fd, holder.encode() + b"\n", 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, holder.encode() + b"\n")
             if min_free_bytes and shutil.disk_usage(run).free < min_free_bytes:
                 raise InputError(run, f"has {shutil.disk_usage(run).free / 2**20:.0f} MiB free, "
                                       f"needs {min_free_bytes / 2**20:.0f} MiB")
@@ -456,7 +457,9 @@ class Transaction:
             files = {name: _hash_fsync(self.dir / name) for name in names}
             old = folder.manifest
             if keep and old is not None:
-                files = {**{k: v for k, v in old.files.items() if k not in files}, **files}
+                kept = {k: v for k, v in old.files.items() if k not in files
+                        and (run / k).is_file() and (run / k).stat().st_size == v["size"]}
+                files = {**kept, **files}
             new = Manifest(old.run_id if keep and old else self.id, self.id, folder.kind,
                            time.strftime("%Y-%m-%dT%H:%M:%S%z"), files, dict(meta or {}))
             drop = sorted(set(old.files) - set(files)) if old else []

@@ -4,9 +4,9 @@ Peak memory is measured honestly in a child process: resident set size high-wate
 (Linux ``VmHWM``, reset between measurements through ``/proc/self/clear_refs``), which sees
 torch's CPU tensors (tracemalloc does not). glibc is told to map every large block
 (``MALLOC_MMAP_THRESHOLD_``) so freed tensors leave the RSS and one measurement does not
-hide the next. The child runs the real ``Fit.evaluate`` with its chunking replaced by the
-rows_per_chunk rule (the change proposed for fit.py), then with the old 2^24-input-floats
-rule, which shows the measurement sees the activations.
+hide the next. The child runs the real ``Fit.evaluate`` with its chunking set to the
+rows_per_chunk rule (what fit.py does once it uses _memory.py), then to the old
+2^24-input-floats rule, which shows that the measurement sees the activations.
 """
 from __future__ import annotations
 
@@ -42,12 +42,24 @@ def measure(fn):
     fn()
     return status("VmHWM") - base
 
+# Fit._chunks(which, n, a): before the change ``a`` is input floats per row (k * N * comps),
+# after it ``a`` is k. Both rules are replayed here, whichever fit.py is installed.
+BEFORE = hasattr(F, "_EVAL_ELEMENTS")
 BUDGET = None  # set per case
-def new_chunks(self, which, n, per_row):  # proposed: per_row -> samples per row k
-    size = rows_per_chunk(self.model, per_row // self._row_elements(), budget_bytes=BUDGET)
+
+def _row(fit):
+    return fit.n_units * (5 if fit.encoding == "vector" else 1)
+
+def _split(fit, which, n, size):
     for i in range(0, n, size):
-        yield self._rows(which, torch.arange(i, min(n, i + size), device=self.device))
-old_chunks = F.Fit._chunks
+        yield fit._rows(which, torch.arange(i, min(n, i + size), device=fit.device))
+
+def new_chunks(self, which, n, a):  # the rows_per_chunk rule
+    return _split(self, which, n, rows_per_chunk(self.model, a // _row(self) if BEFORE else a,
+                                                 budget_bytes=BUDGET))
+
+def old_chunks(self, which, n, a):  # the 2^24-input-floats rule
+    return _split(self, which, n, max(1, (1 << 24) // (a if BEFORE else a * _row(self))))
 
 out = []
 rng = np.random.default_rng(0)
@@ -64,6 +76,7 @@ for encoding, n_units, k, rows, budget in json.loads(sys.argv[1]):
     new = measure(fit.evaluate)
     F.Fit._chunks = old_chunks
     old = measure(fit.evaluate)
+    F.Fit._chunks = new_chunks
     rows_new = rows_per_chunk(fit.model, k, budget_bytes=budget)
     out.append({"new": new, "old": old, "budget": budget, "rows": rows_new,
                 "estimate": rows_new * 4 * floats_per_row(fit.model, k)})
