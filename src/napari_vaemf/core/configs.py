@@ -21,15 +21,15 @@ import zipfile
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
+from napari_vaemf.core.encoding import Encoding, detect_encoding
 from napari_vaemf.core.errors import InputError
 
 __all__ = ["SampleSet", "save_configurations", "load_configurations", "validate_configurations", "jsonable"]
 
-Encoding = Literal["spin", "binary", "vector"]
 RESERVED = ("configurations", "model", "params")
 UNIT_NORM_TOL = 1e-3  # largest accepted | |n| - 1 | for vector configurations
 
@@ -46,7 +46,7 @@ class SampleSet:
     @property
     def encoding(self) -> Encoding:
         """"vector" for (T, N, 3), "spin" for ±1, "binary" for {0, 1} configurations."""
-        return _encoding_of(self.configurations)
+        return detect_encoding(self.configurations)
 
     @property
     def n_samples(self) -> int:
@@ -57,18 +57,6 @@ class SampleSet:
     def n_units(self) -> int:
         """N, the number of spins / units / vectors per configuration."""
         return int(self.configurations.shape[1])
-
-
-def _encoding_of(x: np.ndarray) -> Encoding:
-    if x.ndim == 3:
-        return "vector"
-    if x.dtype == np.bool_ or x.dtype.kind == "u":
-        return "binary"
-    if x.size and (x == -1).any():
-        return "spin"
-    if x.size and (x == 0).any():
-        return "binary"
-    return "spin"  # all +1: read as spins
 
 
 def jsonable(obj: Any) -> Any:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import expit, logsumexp
 
+from napari_vaemf.core.encoding import detect_encoding as _detect
 from napari_vaemf.core.errors import InputError, ParameterError
 
 __all__ = [
@@ -32,11 +33,12 @@ log = logging.getLogger(__name__)
 
 
 def detect_encoding(x: np.ndarray) -> str:
-    """``"spin"`` when ``x`` has negative entries, else ``"binary"``."""
+    """The encoding of (T, N) configurations (the package's one rule,
+    :func:`napari_vaemf.core.encoding.detect_encoding`)."""
     x = np.asarray(x)
     if x.ndim != 2:
         raise InputError(None, f"configurations must be (T, N), got shape {x.shape}")
-    return "spin" if x.size and x.min() < 0 else "binary"
+    return _detect(x)
 
 
 def to_binary(x: np.ndarray) -> np.ndarray:

@@ -21,8 +21,6 @@ from napari_vaemf.core.capacity._exact import (
     hopfield_half_states,
     mutual_information_from_log_joint,
 )
-from napari_vaemf.core.capacity._infonce import InfoNCEConfig, infonce_bipartite_mi
-from napari_vaemf.core.capacity._model import RateSummary, fit_rate, model_bipartite_mi
 from napari_vaemf.core.capacity._partitions import (
     Bipartition,
     contiguous_halves,
@@ -33,17 +31,11 @@ from napari_vaemf.core.capacity._partitions import (
 from napari_vaemf.core.capacity._report import (
     CapacityReport,
     SweepPoint,
+    draw_report,
     headline_mi,
     plot_report,
 )
-from napari_vaemf.core.capacity._sweep import (
-    CapacitySettings,
-    capacity_sweep,
-    compare_sizes,
-    data_bipartite_mi,
-    decide,
-    per_sample_loglik,
-)
+from napari_vaemf.core.capacity._settings import CapacitySettings
 
 __all__ = [
     "per_sample_loglik",
@@ -72,9 +64,27 @@ __all__ = [
     "CapacityReport",
     "headline_mi",
     "plot_report",
+    "draw_report",
     "CapacitySettings",
     "capacity_sweep",
     "compare_sizes",
     "data_bipartite_mi",
     "decide",
 ]
+
+# torch-backed parts load on first use, so that reading CapacitySettings (the CLI's option
+# parser, the widget form) stays light.
+_LAZY = {
+    "InfoNCEConfig": "_infonce", "infonce_bipartite_mi": "_infonce",
+    "RateSummary": "_model", "fit_rate": "_model", "model_bipartite_mi": "_model",
+    "capacity_sweep": "_sweep", "compare_sizes": "_sweep", "data_bipartite_mi": "_sweep",
+    "decide": "_sweep", "per_sample_loglik": "_sweep",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from scipy.special import xlogy
-from scipy.stats import norm
 
 from napari_vaemf.core.capacity._partitions import Bipartition
 from napari_vaemf.core.errors import InputError, ParameterError
@@ -95,6 +94,8 @@ def plugin_mi(stat_a: np.ndarray, stat_b: np.ndarray, *, confidence: float = 0.9
            - _entropy_leave_one_out(h_j)[cj])  # (T,) MI without sample i
     value = float(t * naive - (t - 1) * loo.mean())
     se = float(np.sqrt((t - 1) / t * ((loo - loo.mean()) ** 2).sum()))
+    from scipy.stats import norm  # scipy.stats is slow to import: only when needed
+
     z = float(norm.ppf(0.5 + confidence / 2))
     return {"value": value, "lower": float(value - z * se - abs(mm - value)),
             "upper": value + z * se, "stderr": se, "naive": float(naive),

@@ -1,6 +1,8 @@
 """The capacity report: sweep points, bipartite MI, the verdict, JSON and a figure."""
 from __future__ import annotations
 
+import math
+
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -139,35 +141,43 @@ class CapacityReport:
         })
 
 
-def plot_report(report: CapacityReport, path) -> None:
-    """Two panels as PNG: rate and bipartite MI against K; held-out log-lik against K."""
-    from matplotlib.figure import Figure  # no pyplot: no GUI backend, safe in threads
-
+def draw_report(report: CapacityReport, ax1, ax2) -> None:
+    """Draw the capacity figure on two matplotlib axes: rate and bipartite MI against K
+    (``ax1``); held-out log-likelihood against K (``ax2``). The one drawing of the figure:
+    :func:`plot_report` (the CLI's PNG) and the Capacity widget both call it."""
     rows = report.per_k()
     ks = [r["latents"] for r in rows]
-    fig = Figure(figsize=(9, 3.6), layout="constrained")
-    ax1, ax2 = fig.subplots(1, 2)
     ax1.plot(ks, [r["rate_nats"] for r in rows], marker="o", label="rate (held-out)")
     mod = [(r["latents"], r["model_mi_nats"]) for r in rows if r["model_mi_nats"] is not None]
     if mod:
         ax1.plot(*zip(*mod), marker="s", ls="--", label="model-based MI")
     mi = headline_mi(report.bipartite_mi)
     if mi["estimate"] is not None:
-        ax1.axhspan(mi["lower"], mi["upper"], color="C3", alpha=0.2)
+        lo = mi["lower"] if mi["lower"] is not None else mi["estimate"]
+        hi = mi["upper"] if mi["upper"] is not None and math.isfinite(mi["upper"]) else mi["estimate"]
+        ax1.axhspan(lo, max(hi, lo), color="C3", alpha=0.2)
         ax1.axhline(mi["estimate"], color="C3", label=f"data MI ({mi['method']})")
     if mi.get("exact") is not None:
         ax1.axhline(mi["exact"], color="k", ls=":", label="exact MI")
     ax1.set(xlabel="latents K", ylabel="nats / sample", title="rate vs bipartite MI")
-    ax1.legend(fontsize=8)
+    ax1.legend(fontsize=7)
     ax2.plot(ks, [r["test_loglik_nats"] for r in rows], marker="o", label="selected restart")
     if len(report.points) > len(rows):  # every restart, so failed ones stay visible
         ax2.plot([p.latents for p in report.points], [p.test_loglik_nats for p in report.points],
                  ".", color="0.6", label="all restarts")
-        ax2.legend(fontsize=8)
     if report.latents_needed is not None:
-        ax2.axvline(report.latents_needed, color="k", ls=":", label="latents needed")
-        ax2.legend(fontsize=8)
+        ax2.axvline(report.latents_needed, color="C3", ls="--",
+                    label=f"latents needed = {report.latents_needed}")
+    ax2.legend(fontsize=7)
     ax2.set(xlabel="latents K", ylabel="nats / sample", title="held-out log-likelihood")
     for ax in (ax1, ax2):
         ax.set_xticks(ks)
+
+
+def plot_report(report: CapacityReport, path) -> None:
+    """The capacity figure (:func:`draw_report`) as a PNG at ``path``."""
+    from matplotlib.figure import Figure  # no pyplot: no GUI backend, safe in threads
+
+    fig = Figure(figsize=(9, 3.6), layout="constrained")
+    draw_report(report, *fig.subplots(1, 2))
     fig.savefig(path, dpi=120)

@@ -15,7 +15,7 @@ K on the same held-out samples (the statistical resolution of the test set).
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 
 import numpy as np
 
@@ -25,6 +25,8 @@ from napari_vaemf.core.capacity._infonce import InfoNCEConfig, infonce_bipartite
 from napari_vaemf.core.capacity._model import fit_rate, model_bipartite_mi
 from napari_vaemf.core.capacity._partitions import Bipartition, default_partitions
 from napari_vaemf.core.capacity._report import CapacityReport, SweepPoint, headline_mi
+from napari_vaemf.core.capacity._settings import CapacitySettings
+from napari_vaemf.core.data import heldout_split
 from napari_vaemf.core.errors import ParameterError
 from napari_vaemf.core.progress import Job, Progress
 
@@ -32,24 +34,6 @@ __all__ = ["CapacitySettings", "capacity_sweep", "data_bipartite_mi", "decide", 
            "per_sample_loglik"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class CapacitySettings:
-    """How the sweep judges fits and estimates the data's bipartite MI."""
-
-    tolerance_nats: float = 0.05  # absolute held-out log-lik tolerance (nats/sample)
-    rel_tolerance: float = 2e-3  # tolerance relative to |best held-out log-lik|
-    test_fraction: float = 0.2  # random rows held out for judging when no test_index
-    rate_threshold_nats: float = 0.02  # a latent is active above this rate
-    layout: str | tuple | None = None  # None, "ordered" or (L, L): which cuts to evaluate
-    random_partitions: int = 2  # number of random half/half cuts
-    infonce: bool = True  # also train an InfoNCE critic per cut
-    infonce_steps: int = 3000  # maximum InfoNCE steps
-    model_mi: bool = True  # model-based MI of each fit on the first cut
-    model_mi_samples: int = 500  # model samples for the model-based MI
-    seed: int = 0  # seed of the random cuts and the test split
-    decoders: tuple[str, ...] = ("mlp",)  # decoder kinds tried per fit; the best on validation wins
 
 
 def data_bipartite_mi(x: np.ndarray, encoding: str, partitions: list[Bipartition],
@@ -108,7 +92,8 @@ def decide(per_k: list[dict], mi_lower: float | None, tolerance_nats: float,
     return needed, mean_field, tol, reasons
 
 
-def capacity_sweep(x: np.ndarray, encoding: str, k_max: int = 4, seeds: int = 2, *,
+def capacity_sweep(x: np.ndarray, encoding: str, k_max: int | None = None,
+                   seeds: int | None = None, *,
                    config=None, test_index: np.ndarray | None = None,
                    settings: CapacitySettings | None = None,
                    partitions: list[Bipartition] | None = None,
@@ -116,23 +101,25 @@ def capacity_sweep(x: np.ndarray, encoding: str, k_max: int = 4, seeds: int = 2,
                    reference: list[MIEstimate] | None = None) -> Job[CapacityReport]:
     """Fit K = 1..k_max latents with ``seeds`` seeds each and build the capacity report.
 
-    ``config`` is a :class:`~napari_vaemf.core.vae.VAEConfig` template (its ``latents`` and
-    ``seed`` are replaced per fit). ``test_index`` are rows never trained on (default a
-    random ``settings.test_fraction``); each fit early-stops on its own holdout of the rest.
+    ``k_max``, ``seeds`` and ``config`` default to ``settings``' (``config`` is a
+    :class:`~napari_vaemf.core.vae.VAEConfig` template; its ``latents`` and ``seed`` are
+    replaced per fit). ``test_index`` are rows never trained on (default: random rows, a
+    ``settings.test_fraction`` of them, by :func:`napari_vaemf.core.data.heldout_split`); each fit early-stops on its own holdout of the rest.
     ``directions`` (N, P) add a plug-in estimate over the binned half overlaps;
     ``reference`` (e.g. :func:`exact_estimates`) are reported next to the estimates.
     A generator yielding :class:`Progress`; closing it stops at the next yield.
     """
-    from napari_vaemf.core.vae import Fit, VAEConfig
+    from napari_vaemf.core.vae import Fit
 
     st = settings or CapacitySettings()
+    k_max = st.k_max if k_max is None else int(k_max)
+    seeds = st.seeds if seeds is None else int(seeds)
     if k_max < 1 or seeds < 1:
         raise ParameterError(f"need k_max >= 1 and seeds >= 1, got {k_max}, {seeds}")
     x = np.asarray(x)
     t, n = x.shape[0], x.shape[1]
-    if test_index is None:
-        rng = np.random.default_rng(st.seed)
-        test_index = np.sort(rng.permutation(t)[: max(1, int(round(st.test_fraction * t)))])
+    if test_index is None:  # plain arrays: the i.i.d. rule (recordings come with a split)
+        test_index, _ = heldout_split(t, st.test_fraction, st.seed, iid=True)
     test_index = np.asarray(test_index, dtype=np.int64)
     train_mask = np.ones(t, bool)
     train_mask[test_index] = False
@@ -142,7 +129,7 @@ def capacity_sweep(x: np.ndarray, encoding: str, k_max: int = 4, seeds: int = 2,
                                       InfoNCEConfig(steps=st.infonce_steps, seed=st.seed),
                                       directions)
     mi = list(reference or []) + mi
-    base = config or VAEConfig()
+    base = config or st.vae_config()
     triplets = np.zeros((0, 3), dtype=np.int64)
     data_stats = (stats.population_stats(x_test.astype(np.float64), triplets)
                   if encoding != "vector" else None)

@@ -10,24 +10,14 @@ from an :class:`Extraction` (in the data's encoding) by exact or MCMC sampling:
 """
 from __future__ import annotations
 
-from typing import Any
+import importlib
 
-import numpy as np
-
-from napari_vaemf.core.baselines import HopfieldModel
-from napari_vaemf.core.errors import ParameterError
-from napari_vaemf.core.extraction._common import Extraction
-from napari_vaemf.core.extraction.curie_weiss import extract_curie_weiss, fit_hs_density
-from napari_vaemf.core.extraction.generalized_hopfield import extract_generalized_hopfield, model_of
-from napari_vaemf.core.extraction.hopfield import extract_hopfield, resolve_mixing
-from napari_vaemf.core.extraction.maier_saupe import (
-    extract_maier_saupe,
-    nematic_order,
-    sample_maier_saupe_hs,
-)
+from napari_vaemf.core.extraction._settings import THEORIES, ExtractionSettings, ValidationSettings
 
 __all__ = [
     "THEORIES",
+    "ExtractionSettings",
+    "ValidationSettings",
     "Extraction",
     "extract",
     "theory_model",
@@ -42,65 +32,18 @@ __all__ = [
     "nematic_order",
 ]
 
-THEORIES = ("curie-weiss", "hopfield", "maier-saupe", "generalized-hopfield")
-
-_EXTRACTORS = {
-    "curie-weiss": extract_curie_weiss,
-    "hopfield": extract_hopfield,
-    "maier-saupe": extract_maier_saupe,
-    "generalized-hopfield": extract_generalized_hopfield,
+# The read-offs (and torch) load on first use, so that reading the settings stays light.
+_LAZY = {
+    "Extraction": "_common",
+    "extract": "_api", "theory_model": "_api", "theory_sample": "_api", "sample_run_dir": "_api",
+    "extract_curie_weiss": "curie_weiss", "fit_hs_density": "curie_weiss",
+    "extract_hopfield": "hopfield", "resolve_mixing": "hopfield",
+    "extract_maier_saupe": "maier_saupe", "nematic_order": "maier_saupe",
+    "extract_generalized_hopfield": "generalized_hopfield",
 }
 
 
-def extract(fit: Any, theory: str, seed: int = 0, **options: Any) -> Extraction:
-    """Read ``theory`` (one of :data:`THEORIES`) off a trained :class:`~napari_vaemf.core.vae.Fit`."""
-    if theory not in _EXTRACTORS:
-        raise ParameterError(f"theory must be one of {THEORIES}, got {theory!r}")
-    return _EXTRACTORS[theory](fit, seed=seed, **options)
-
-
-def theory_model(ex: Extraction) -> HopfieldModel:
-    """The samplable Hopfield model of a ``hopfield`` or ``generalized-hopfield`` extraction."""
-    if ex.theory == "hopfield":
-        n = ex.patterns.shape[0]
-        return HopfieldModel(h=np.zeros(n), xi=np.sqrt(ex.parameters["beta"]) * ex.patterns,
-                             encoding="spin")
-    if ex.theory == "generalized-hopfield":
-        return model_of(ex)
-    raise ParameterError(f"no Hopfield model for theory {ex.theory!r}")
-
-
-def theory_sample(ex: Extraction, n_samples: int, seed: int = 0, n_units: int | None = None) -> np.ndarray:
-    """``n_samples`` configurations of the extracted theory in the data's encoding.
-
-    Curie-Weiss and Maier-Saupe need ``n_units`` (their read-off has no per-unit arrays).
-    """
-    if ex.theory in ("hopfield", "generalized-hopfield"):
-        return theory_model(ex).sample(n_samples, seed=seed)
-    if n_units is None:
-        n_units = int(ex.diagnostics.get("n_units", 0)) or None
-    if n_units is None:
-        raise ParameterError(f"sampling {ex.theory} needs the number of units")
-    if ex.theory == "curie-weiss":
-        from napari_vaemf.core.progress import drive
-        from napari_vaemf.core.samplers import sample_curie_weiss
-
-        job = sample_curie_weiss(n_units, ex.parameters["beta_J"], ex.parameters["beta_h"],
-                                 samples=n_samples, seed=seed)
-        return drive(job, bar=False).configurations
-    if ex.theory == "maier-saupe":
-        return sample_maier_saupe_hs(n_units, ex.parameters["beta_J"], n_samples, seed=seed)
-    raise ParameterError(f"unknown theory {ex.theory!r}")
-
-
-def sample_run_dir(run_dir: Any, n_samples: int, seed: int = 0) -> np.ndarray:
-    """Samples of the theory extracted into ``run_dir`` (``vaemf extract`` wrote
-    ``extraction.json`` there), in the data's encoding; for ``vaemf sample --source theory``."""
-    from pathlib import Path
-
-    from napari_vaemf.core.errors import InputError
-
-    run_dir = Path(run_dir)
-    if not (run_dir / "extraction.json").is_file():
-        raise InputError(run_dir, "no extraction.json here: run `vaemf extract RUN_DIR --theory ...` first")
-    return theory_sample(Extraction.load(run_dir), n_samples, seed=seed)
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -26,12 +26,14 @@ class Extraction:
     patterns: np.ndarray | None = None  # (N, P) patterns (±1 for "hopfield"), else None
     fields: np.ndarray | None = None  # (N,) external fields h_i, else None
     encoding: str = "spin"  # encoding of the data the theory describes
+    bin_size: float | None = None  # seconds per bin of the data the decoder was fitted on (None: configurations)
 
     def to_json(self) -> dict:
         """JSON-able dict (``theory``, the parameters by name, ``consistency``, diagnostics)."""
         out = {"theory": self.theory, **{k: _num(v) for k, v in self.parameters.items()}}
         out["consistency"] = _num(self.consistency)
         out["encoding"] = self.encoding
+        out["bin_size"] = self.bin_size
         out["diagnostics"] = _jsonable(self.diagnostics)
         if self.patterns is not None:
             out["n_units"], out["n_patterns"] = (int(s) for s in self.patterns.shape)
@@ -54,7 +56,7 @@ class Extraction:
     def load(cls, run_dir: str | Path) -> "Extraction":
         run_dir = Path(run_dir)
         d = json.loads((run_dir / "extraction.json").read_text())
-        skip = {"theory", "consistency", "encoding", "diagnostics", "n_units", "n_patterns"}
+        skip = {"theory", "consistency", "encoding", "diagnostics", "n_units", "n_patterns", "bin_size"}
         pat = run_dir / "patterns.npy"
         fld = run_dir / "fields.npy"
         return cls(
@@ -65,6 +67,7 @@ class Extraction:
             patterns=np.load(pat) if pat.exists() else None,
             fields=np.load(fld) if fld.exists() else None,
             encoding=d.get("encoding", "spin"),
+            bin_size=d.get("bin_size"),
         )
 
 

@@ -24,6 +24,7 @@ from napari_vaemf.core import stats
 from napari_vaemf.core.baselines import IndependentModel, fit_cms, fit_rbm
 from napari_vaemf.core.errors import ParameterError
 from napari_vaemf.core.extraction import Extraction, extract, theory_model
+from napari_vaemf.core.extraction._settings import ValidationSettings
 from napari_vaemf.core.progress import Job, Progress
 
 __all__ = ["ValidationSettings", "Validation", "validate", "plot_validation", "vae_parameters"]
@@ -32,19 +33,6 @@ log = logging.getLogger(__name__)
 
 _MIXTURE_BUDGET = 5e9  # latent draws x N² (P(K) recursion, second moments) for the exact VAE row;
 # triplets add draws x 3 x max_triplets (~30 s per 10^6 draws at N = 50 on one core)
-
-
-@dataclass
-class ValidationSettings:
-    """What to compare and how many samples to draw."""
-
-    samples: int = 100000  # configurations drawn from every model
-    latent_draws: int = 1000000  # prior draws z for the VAE's exact-given-z statistics (0: skip; fewer for N > 70)
-    baselines: tuple[str, ...] = ("independent", "cms", "rbm")  # baselines fitted on the training data
-    cms_patterns: int | None = None  # CMS patterns (default: the fit's K)
-    rbm_hidden: int | None = None  # RBM hidden units (default: 2K)
-    max_triplets: int = 2000  # triplets compared (random subset, fixed by seed)
-    seed: int = 0  # seed of triplets, samplers and baselines
 
 
 @dataclass

@@ -46,8 +46,10 @@ def load_recording(
       ``configurations``), else a raster under ``raster`` (or its only array), with optional
       ``bin_size`` and ``unit_ids``.
 
-    For rasters ``bin_size`` only states the bin width (None: unknown); spike data are
-    binned, lazily (dask) when ``lazy`` is True or the raster would exceed ``LAZY_CELLS``.
+    The bin-size rule: spike data are binned at ``bin_size`` (default 20 ms), lazily (dask)
+    when ``lazy`` is True or the raster would exceed ``LAZY_CELLS``; a raster that states its
+    bin size (an ``.npz`` with ``bin_size``, a file written by the napari writer) is re-binned
+    to ``bin_size``; for a raster that states none ``bin_size`` is its label (None: unknown).
     """
     path = Path(path)
     if not path.is_file():
@@ -122,16 +124,32 @@ def _load_npz(path, bin_size, t_start, t_stop, layout, repeats, variable, lazy) 
         from ..configs import load_configurations
 
         rec = Recording.from_sampleset(load_configurations(path), source=path)
-        if bin_size is not None:
-            rec.bin_size = float(bin_size)
-        return rec
+        if t_start is not None or t_stop is not None:
+            rec = rec.select(t_start=t_start, t_stop=t_stop)
+        return _apply_bin_size(rec, bin_size)
     extra = {k: arrays.pop(k) for k in ("bin_size", "unit_ids", "t_start") if k in arrays}
     if variable is None and "raster" in arrays:
         variable = "raster"
     name, arr = pick_variable({k: v for k, v in arrays.items() if v.dtype.kind in "biuf"}, path, variable)
-    if bin_size is None and "bin_size" in extra:
-        bin_size = float(extra["bin_size"])
-    rec = _from_array(arr, path, bin_size, t_start, t_stop, layout, repeats, lazy, extra)
-    if "t_start" in extra and rec.spike_trains is None and t_start is None:
+    stated = float(extra["bin_size"]) if "bin_size" in extra else None
+    rec = _from_array(arr, path, stated if stated is not None else bin_size, None, None, layout,
+                      repeats, lazy, extra)
+    if "t_start" in extra and rec.spike_trains is None:
         rec.t_start = float(extra["t_start"])
-    return rec
+    if t_start is not None or t_stop is not None:
+        rec = rec.select(t_start=t_start, t_stop=t_stop)
+    return _apply_bin_size(rec, bin_size)
+
+
+def _apply_bin_size(rec: Recording, bin_size: float | None) -> Recording:
+    """The bin-size rule for a raster: re-bin one that states its bin size, label one that
+    does not (spike times are binned at ``bin_size`` directly, see :func:`load_recording`)."""
+    if bin_size is None:
+        return rec
+    if rec.bin_size is None:
+        rec.bin_size = float(bin_size)
+        return rec
+    if abs(rec.bin_size - bin_size) <= 1e-12 * max(1.0, bin_size):
+        return rec
+    log.info("%s: re-binning %g s bins to %g s", rec.source, rec.bin_size, bin_size)
+    return rec.rebin(bin_size)

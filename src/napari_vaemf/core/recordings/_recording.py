@@ -274,9 +274,20 @@ class Recording:
         if x.ndim not in (2, 3):
             raise InputError(source, f"configurations must be (T, N) or (T, N, 3), got {x.shape}")
         raster = np.ascontiguousarray(np.swapaxes(x, 0, 1))
+        # a raster saved by the napari writer keeps its time base in params
+        p = s.params
+        bin_size = p.get("bin_size")
+        ids = p.get("unit_ids")
+        units = {"id": np.asarray(ids)} if isinstance(ids, list) and len(ids) == raster.shape[0] else {}
+        repeats = p.get("repeats")
+        if not (isinstance(repeats, int) and repeats > 0 and raster.shape[1] % repeats == 0):
+            repeats = None
         return cls(
             raster=raster,
-            bin_size=None,
+            bin_size=float(bin_size) if isinstance(bin_size, (int, float)) and bin_size > 0 else None,
+            t_start=float(p["t_start"]) if isinstance(p.get("t_start"), (int, float)) else 0.0,
+            units=units,
+            repeats=repeats,
             source=source,
             encoding=encoding,
             model=s.model,

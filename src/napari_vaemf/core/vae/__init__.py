@@ -2,7 +2,8 @@
 
 Public API (see owners.md, helper C):
 
-- :class:`VAEConfig` — the fit's settings (one dataclass; CLI, GUI and checkpoints share it).
+- :class:`VAEConfig` — the fit's settings (one dataclass, in ``config.py``, no torch; the CLI
+  options, the widget form and checkpoints come from it).
 - :class:`ProductVAE` — ``encoder`` (MLP -> Gaussian q(z|x)), ``decoder`` with the named
   theory tensors ``W`` (patterns), ``b`` (fields), ``g`` (order-parameter map R^K -> R^K);
   ``encode(x) -> (mu, logvar)``, ``fields(z)``.
@@ -25,9 +26,25 @@ Notes where the contract needed detail:
 - ``VAEConfig.train_k > 1`` trains on the k-sample IWAE bound; the progress metric
   ``test_neg_elbo`` is then the held-out value of that bound (the ELBO when ``train_k=1``).
 """
-from napari_vaemf.core.vae import bingham
-from napari_vaemf.core.vae._checkpoint import pick_device
-from napari_vaemf.core.vae.fit import Fit, FitSummary
-from napari_vaemf.core.vae.model import ProductVAE, VAEConfig
+import importlib
+
+from napari_vaemf.core.vae.config import VAEConfig
 
 __all__ = ["VAEConfig", "ProductVAE", "Fit", "FitSummary", "bingham", "pick_device"]
+
+# torch is imported on first use of a torch-backed name, so that reading VAEConfig (the CLI's
+# option parser, the widget forms) stays light.
+_LAZY = {
+    "ProductVAE": "napari_vaemf.core.vae.model",
+    "Fit": "napari_vaemf.core.vae.fit",
+    "FitSummary": "napari_vaemf.core.vae.fit",
+    "pick_device": "napari_vaemf.core.vae._checkpoint",
+    "bingham": "napari_vaemf.core.vae.bingham",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module = importlib.import_module(_LAZY[name])
+        return module if name == "bingham" else getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from napari_vaemf.core.configs import jsonable
+from napari_vaemf.core.data import FitData, heldout_split
 from napari_vaemf.core.errors import InputError, ParameterError
 from napari_vaemf.core.progress import Job, Progress
 from napari_vaemf.core.vae import bingham
@@ -66,8 +67,11 @@ class Fit:
         test_index: np.ndarray | None = None,
         *,
         n_units: int | None = None,
+        time_base: dict | None = None,
     ):
         self.config = config if config is not None else VAEConfig()
+        # where the data came from: bin_size, t_start, repeats, split, source, sha256 (json-able)
+        self.time_base: dict[str, Any] = dict(time_base or {})
         self.encoding = encoding
         self.device = pick_device(self.config.device)
         self.x: np.ndarray | None = None if x is None else check_data(x, encoding)
@@ -95,6 +99,13 @@ class Fit:
             self._split(test_index)
             self._init_fields()
 
+    @classmethod
+    def from_data(cls, data: FitData, config: VAEConfig | None = None) -> "Fit":
+        """A fit of prepared data (:func:`napari_vaemf.core.data.prepare`): its split and its
+        time base (saved with the fit, restored by :meth:`load`)."""
+        return cls(data.x, data.encoding, config, data.test_index,
+                   time_base={**data.time_base, "split": data.split})
+
     def _init_fields(self) -> None:
         """Start b at the independent-unit solution (log-odds of the rates; atanh m for spins)."""
         if self.encoding == "vector":
@@ -110,10 +121,9 @@ class Fit:
     # --- data ----------------------------------------------------------------------------
     def _split(self, test_index: np.ndarray | None) -> None:
         t = len(self.x)
-        if test_index is None:
-            n_test = int(round(self.config.holdout * t))
-            perm = np.random.default_rng(self.config.seed).permutation(t)
-            test_index = np.sort(perm[:n_test])
+        if test_index is None:  # plain arrays: the i.i.d. rule (recordings come with a split)
+            test_index, rule = heldout_split(t, self.config.holdout, self.config.seed, iid=True)
+            self.time_base.setdefault("split", rule)
         test_index = np.unique(np.asarray(test_index, dtype=np.int64))
         if test_index.size and (test_index[0] < 0 or test_index[-1] >= t):
             raise ParameterError(f"test_index out of range for {t} samples")
@@ -346,6 +356,21 @@ class Fit:
             self.metrics.update(out)
         return out
 
+    @torch.no_grad()
+    def rate_per_latent(self, max_rows: int = 2000) -> np.ndarray:
+        """Mean KL(q(z_k|x) || N(0,1)) per latent k (nats), on up to ``max_rows`` held-out rows
+        (training rows when nothing is held out), shape (K,)."""
+        self._need_data()
+        idx = self.test_index if self.test_index.size else self.train_index
+        rows = np.asarray(self.x[np.sort(idx[:max_rows])])
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            mu, logvar = self.model.encode(self._prepare(rows))
+            return self.model.kl(mu, logvar).mean(dim=0).cpu().numpy().astype(np.float64)
+        finally:
+            self.model.train(was_training)
+
     def _array_chunks(self, x: np.ndarray, per_row: int):
         size = max(1, _EVAL_ELEMENTS // max(1, per_row))
         for i in range(0, len(x), size):
@@ -436,6 +461,7 @@ class Fit:
             "fingerprint": self.fingerprint,
             "n_samples": 0 if self.x is None else len(self.x),
             "test_index": torch.as_tensor(self.test_index, dtype=torch.int64),
+            "time_base": jsonable(self.time_base),
         }
         return atomic_save(ckpt, path)
 
@@ -451,7 +477,8 @@ class Fit:
         if device is not None:
             config.device = device
         test_index = ckpt["test_index"].numpy() if x is not None else None
-        fit = cls(x, ckpt["encoding"], config, test_index, n_units=ckpt["n_units"])
+        fit = cls(x, ckpt["encoding"], config, test_index, n_units=ckpt["n_units"],
+                  time_base=ckpt.get("time_base"))
         if x is not None and fit.fingerprint != ckpt["fingerprint"]:
             raise InputError(path, "the data given differ from the data this model was trained on")
         fit.fingerprint = ckpt["fingerprint"]

@@ -16,13 +16,13 @@ the 5 features of n nᵀ for vectors (:meth:`ProductVAE.prepare`).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from napari_vaemf.core.errors import ParameterError
+from napari_vaemf.core.vae.config import VAEConfig
 from napari_vaemf.core.vae import bingham
 
 __all__ = ["VAEConfig", "Encoder", "Decoder", "ProductVAE", "ENCODINGS"]
@@ -37,62 +37,6 @@ def _log_prior_over_posterior(z: torch.Tensor, eps: torch.Tensor, logvar: torch.
     log_q = (-0.5 * (eps.square() + _LOG_2PI) - 0.5 * logvar).sum(-1)
     log_p = (-0.5 * (z.square() + _LOG_2PI)).sum(-1)
     return log_p - log_q
-
-
-@dataclass
-class VAEConfig:
-    """Everything that defines a VAE fit (architecture, optimisation, data split)."""
-
-    latents: int = 1  # K, the number of latent variables (order parameters)
-    encoder_widths: tuple[int, ...] = (128,)  # hidden layer widths of the encoder MLP
-    decoder: str = "mlp"  # order-parameter map g: "mlp" (learned R^K -> R^K) or "identity"
-    decoder_widths: tuple[int, ...] = (64,)  # hidden layer widths of g when decoder="mlp"
-    features: int = 0  # H, outputs of g = columns of the readout W (N x H); 0: H = K (linear-in-z fields)
-    epochs: int = 100  # maximum number of passes over the training data
-    batch_size: int = 1024  # samples per optimisation step
-    lr: float = 3e-3  # Adam learning rate
-    kl_warmup_epochs: float = 5.0  # epochs over which the KL weight rises linearly 0 -> 1
-    holdout: float = 0.1  # fraction held out (random rows) for early stopping, if no test_index
-    patience: int = 8  # epochs without held-out improvement before stopping early
-    min_delta: float = 1e-4  # improvement (nats/sample) that resets the patience counter
-    lr_decay: float = 0.5  # learning-rate factor each time held-out stalls for patience // 2 epochs
-    lr_schedule: str = "plateau"  # "plateau" (lr_decay on stalls) or "onecycle" (warm-up to lr, cosine down)
-    seed: int = 0  # seed for initialisation, data split, batch order and noise
-    device: str = "auto"  # "auto" (CUDA, then MPS, then CPU), or a torch device string
-    train_k: int = 1  # importance samples in the training objective (1: ELBO, >1: IWAE bound)
-    iwae_k: int = 128  # importance samples for the IWAE log-likelihood in evaluate()
-    max_device_mb: float = 2048.0  # data larger than this stays on the host, batches stream
-
-    def __post_init__(self) -> None:
-        self.encoder_widths = tuple(int(w) for w in self.encoder_widths)
-        self.decoder_widths = tuple(int(w) for w in self.decoder_widths)
-        if self.latents < 1:
-            raise ParameterError(f"latents must be >= 1, got {self.latents}")
-        if self.decoder not in ("mlp", "identity"):
-            raise ParameterError(f"decoder must be 'mlp' or 'identity', got {self.decoder!r}")
-        if self.features and (self.features < self.latents or self.decoder == "identity"):
-            raise ParameterError(f"features must be 0 or >= latents ({self.latents}) with an mlp "
-                                 f"decoder, got {self.features} ({self.decoder})")
-        if self.epochs < 0 or self.batch_size < 1 or self.lr <= 0:
-            raise ParameterError("epochs must be >= 0, batch_size >= 1 and lr > 0")
-        if self.lr_schedule not in ("plateau", "onecycle"):
-            raise ParameterError(f"lr_schedule must be 'plateau' or 'onecycle', got {self.lr_schedule!r}")
-        if not 0.0 < self.lr_decay <= 1.0:
-            raise ParameterError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
-        if not 0.0 <= self.holdout < 1.0:
-            raise ParameterError(f"holdout must be in [0, 1), got {self.holdout}")
-        if self.iwae_k < 1 or self.train_k < 1:
-            raise ParameterError(f"iwae_k and train_k must be >= 1, got {self.iwae_k}, {self.train_k}")
-
-    def to_dict(self) -> dict:
-        """JSON-able dict (tuples become lists)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "VAEConfig":
-        """Inverse of :meth:`to_dict`; unknown keys are ignored (older/newer checkpoints)."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
 
 
 def _mlp(sizes: list[int], act: type[nn.Module] = nn.Tanh) -> nn.Sequential:
