@@ -20,7 +20,7 @@ def test_capacity_cli_writes_json_and_png(tmp_path, capsys):
     save_configurations(path, s)
     out = tmp_path / "out"
     rc = main(["capacity", str(path), "-o", str(out), "--max-latents", "2", "--seeds", "1",
-               "--epochs", "5", "--no-infonce", "--no-model-mi", "--device", "cpu"])
+               "--epochs", "5", "--infonce", "false", "--model-mi", "false", "--device", "cpu"])
     assert rc == 0
     d = json.loads((out / "capacity.json").read_text())
     mi = d["bipartite_mi_nats"]

@@ -9,7 +9,8 @@ import pytest
 from napari_vaemf._widgets._capacity import CapacityWidget
 from napari_vaemf._widgets._fit import FitWidget
 from napari_vaemf._widgets._load_recording import LoadRecordingWidget
-from napari_vaemf._widgets._settings import CONFIG_ENV, config_dir, field_help
+from napari_vaemf._widgets._settings import CONFIG_ENV, config_dir
+from napari_vaemf.core.settings import field_help
 from napari_vaemf._widgets._simulate import SimulateWidget
 from napari_vaemf._widgets._theory import TheoryWidget
 
@@ -96,13 +97,15 @@ def test_napari_closing_cancels_running_fit(make_napari_viewer, qtbot, press_and
 
 
 def test_settings_dataclasses_have_comments():
-    from napari_vaemf._widgets._capacity import CapacityWidgetSettings
-    from napari_vaemf._widgets._fit import FitSettings
+    from napari_vaemf.core.capacity import CapacitySettings
+    from napari_vaemf.core.data import InputOptions
+    from napari_vaemf.core.vae import VAEConfig
     from napari_vaemf._widgets._load_recording import LoadSettings
     from napari_vaemf._widgets._simulate import SimulateSettings
     from napari_vaemf._widgets._theory import TheorySettings
 
-    for cls in (SimulateSettings, LoadSettings, FitSettings, CapacityWidgetSettings, TheorySettings):
+    for cls in (SimulateSettings, LoadSettings, VAEConfig, CapacitySettings, TheorySettings,
+                InputOptions):
         missing = [f.name for f in dataclasses.fields(cls) if not field_help(cls)[f.name]]
         assert not missing, (cls.__name__, missing)
 

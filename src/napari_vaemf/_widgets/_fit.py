@@ -10,43 +10,30 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QPushButton
 
+from ..core.configs import validate_configurations
+from ..core.data import FitData
+from ..core.encoding import detect_encoding
 from ..core.errors import InputError
 from ..core.progress import Progress
 from .._napari import overlays
 from ._base import JobWidget, LayerPicker, put_layer
-from ._form import option
+from ..core.vae.config import VAEConfig
 from ._plots import PlotCanvas, legend
 from ._runner import Outcome
 
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["FitSettings", "FitWidget", "available_devices", "layer_samples", "rate_per_latent"]
+__all__ = ["FitWidget", "available_devices", "layer_data"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class FitSettings:
-    """Settings of the Fit VAE widget (a subset of VAEConfig)."""
-
-    latents: int = option(2, min=1, max=64)  # K, number of latent variables (order parameters)
-    decoder: Literal["mlp", "identity"] = "mlp"  # order-parameter map g: learned MLP, or identity (fields linear in z)
-    features: int = option(0, min=0, max=4096)  # outputs H of g, columns of the patterns W (0: H = K, the Hopfield form; H > K lets the fields bend; mlp only)
-    epochs: int = option(50, min=1, max=100_000)  # maximum passes over the training data (early stopping may end sooner)
-    batch_size: int = option(1024, min=1, max=1_000_000)  # samples per optimisation step
-    lr: float = option(3e-3, min=1e-6, max=1.0, step=1e-4)  # Adam learning rate
-    device: str = "auto"  # where to train: auto picks CUDA, then MPS, then CPU; only devices present are listed
-    holdout: float = option(0.1, min=0.0, max=0.9, step=0.05)  # held-out fraction for early stopping (whole repeats when the recording has repeats)
-    seed: int = option(0, min=0, max=2**31 - 1)  # seed for initialisation, split and batch order
 
 
 def available_devices() -> list[str]:
@@ -69,52 +56,26 @@ def is_raster_layer(layer) -> bool:
     return layer.__class__.__name__ == "Image" and layer.ndim == 2 and not getattr(layer, "rgb", False)
 
 
-def layer_samples(layer) -> tuple[np.ndarray, str, Any]:
-    """(x (T, N[, 3]) float32, encoding, Recording or None) of a raster layer."""
+def layer_data(layer, holdout: float, seed: int = 0) -> tuple[FitData, Any]:
+    """(FitData, Recording or None) of a raster layer, prepared by the core's one rule."""
+    from ..core.data import prepare
+    from ..core.recordings import Recording
+
     rec = layer.metadata.get("recording")
     if rec is not None:
-        enc = "binary" if rec.encoding == "counts" else rec.encoding
-        return rec.samples(), enc, rec
+        return prepare(rec, holdout, seed), rec
     data = layer.data
     if getattr(layer, "multiscale", False):
         data = data[0]
-    x = np.asarray(data, dtype=np.float32).T
-    values = np.unique(x[: min(len(x), 10_000)])
-    if np.isin(values, (0.0, 1.0)).all():
-        return x, "binary", None
-    if np.isin(values, (-1.0, 1.0)).all():
-        return x, "spin", None
-    raise InputError(layer.name, "layer is neither a {0,1} raster nor ±1 configurations")
-
-
-def heldout_index(rec, fraction: float, seed: int) -> np.ndarray | None:
-    """Whole held-out repeats (evenly spread) when the recording has repeats, else None."""
-    if rec is None or not rec.repeats or fraction <= 0:
-        return None
-    reps = int(rec.repeats)
-    n_test = min(reps - 1, max(1, int(round(fraction * reps))))
-    chosen = np.unique(np.linspace(0, reps - 1, n_test).round().astype(int))
-    per = rec.n_bins // reps
-    return (chosen[:, None] * per + np.arange(per)[None, :]).ravel()
-
-
-def rate_per_latent(fit, max_rows: int = 2000) -> np.ndarray:
-    """Mean KL(q(z_k|x) || N(0,1)) per latent on up to ``max_rows`` held-out rows (nats)."""
-    import torch
-
-    idx = fit.test_index if fit.test_index.size else fit.train_index
-    rows = np.asarray(fit.x[np.sort(idx[:max_rows])])
-    model = fit.model
-    was_training = model.training
-    model.eval()
+    x = np.asarray(data)
+    if x.ndim != 2:
+        raise InputError(layer.name, f"layer data of shape {x.shape} is not a units x bins raster")
     try:
-        with torch.no_grad():
-            xp = model.prepare(torch.as_tensor(rows).to(fit.device))
-            mu, logvar = model.encode(xp)
-            kl = 0.5 * (mu**2 + logvar.exp() - 1.0 - logvar)
-            return kl.mean(dim=0).cpu().numpy().astype(np.float64)
-    finally:
-        model.train(was_training)
+        x = validate_configurations(x.T, source=layer.name)
+    except InputError as err:
+        raise InputError(layer.name, "layer is neither a {0,1} raster nor ±1 configurations") from err
+    plain = Recording(raster=np.ascontiguousarray(x.T), encoding=detect_encoding(x))
+    return prepare(plain, holdout, seed), None
 
 
 def latent_overlays(z: np.ndarray, geom, base: str) -> dict:
@@ -127,7 +88,7 @@ def latent_overlays(z: np.ndarray, geom, base: str) -> dict:
 class FitWidget(JobWidget):
     """Fit a product-decoder VAE to a raster or configuration layer, with a live plot."""
 
-    settings_cls = FitSettings
+    settings_cls = VAEConfig
     settings_key = "fit"
     job_name = "Fit VAE"
     start_text = "Start"
@@ -171,16 +132,14 @@ class FitWidget(JobWidget):
         self._set_saving(False)
 
     # -- start / progress -------------------------------------------------------------------
-    def _make_job(self, s: FitSettings):
-        from ..core.vae import Fit, VAEConfig
+    def _make_job(self, s: VAEConfig):
+        from ..core.vae import Fit
 
         layer = self.picker.layer()
         if layer is None:
             raise InputError(None, "choose a raster or configuration layer to fit")
-        x, encoding, rec = layer_samples(layer)
-        known = {f.name for f in dataclasses.fields(VAEConfig)}
-        config = VAEConfig(**{k: v for k, v in dataclasses.asdict(s).items() if k in known})
-        fit = Fit(x, encoding, config, test_index=heldout_index(rec, s.holdout, s.seed))
+        data, rec = layer_data(layer, s.holdout, s.seed)
+        fit = Fit.from_data(data, s)
         self.fit, self.recording, self.source_layer = fit, rec, layer
         self.latents = None
         self.history = []
@@ -196,7 +155,7 @@ class FitWidget(JobWidget):
                 raise FloatingPointError(f"the training loss became {loss}; lower the learning rate")
             if p.metrics.get("epoch", 0) > last_epoch[0]:
                 last_epoch[0] = p.metrics["epoch"]
-                rates = rate_per_latent(fit)
+                rates = fit.rate_per_latent()
                 extra = {f"rate_z{k}": float(r) for k, r in enumerate(rates)}
                 p = dataclasses.replace(p, metrics={**p.metrics, **extra})
             return p

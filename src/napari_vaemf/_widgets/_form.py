@@ -1,9 +1,10 @@
-"""A magicgui form generated from a settings dataclass (one control per field).
+"""A magicgui form generated from a settings dataclass (one control per GUI field).
 
 Types choose the control (``int`` -> spin box, ``float`` -> float spin box, ``bool`` ->
-check box, ``Literal[...]`` -> combo box, ``str`` -> line edit); ``option(...)`` in the
-field's metadata adds magicgui options (min, max, step, choices, label); the field's
-``#`` comment is the tooltip.
+check box, ``Literal[...]`` -> combo box, ``str`` -> line edit); ``option(...)`` (=
+:func:`napari_vaemf.core.settings.setting`) in the field's metadata adds magicgui options
+(min, max, step, choices, label) and ``gui=False`` leaves a field off the form (it keeps its
+default); the field's ``#`` comment is the tooltip.
 """
 from __future__ import annotations
 
@@ -13,16 +14,13 @@ from typing import Any, Generic, TypeVar
 
 from magicgui.widgets import Container, Widget, create_widget
 
-from ._settings import field_help, load_settings, save_settings
+from ..core.settings import field_help, gui_fields, widget_options
+from ..core.settings import setting as option
+from ._settings import load_settings, save_settings
 
 __all__ = ["option", "SettingsForm"]
 
 S = TypeVar("S")
-
-
-def option(default: Any, **widget_options: Any) -> Any:
-    """A dataclass field with a default and magicgui widget options (min=, max=, ...)."""
-    return dataclasses.field(default=default, metadata={"widget": widget_options})
 
 
 class SettingsForm(Generic[S]):
@@ -39,8 +37,8 @@ class SettingsForm(Generic[S]):
         hints = typing.get_type_hints(cls)
         helps = field_help(cls)
         self.widgets: dict[str, Widget] = {}
-        for f in dataclasses.fields(cls):
-            opts = dict(f.metadata.get("widget", {}))
+        for f in gui_fields(cls):
+            opts = widget_options(f)
             value = getattr(values, f.name)
             hint = hints[f.name]
             if choices and f.name in choices:
@@ -69,7 +67,7 @@ class SettingsForm(Generic[S]):
         return self.container.native
 
     def values(self) -> S:
-        """The settings currently shown."""
+        """The settings currently shown (fields not on the form keep their defaults)."""
         return self.cls(**{name: w.value for name, w in self.widgets.items()})
 
     def set_values(self, **values: Any) -> None:

@@ -1,27 +1,26 @@
 """Widget settings: typed dataclasses persisted as one small JSON file per widget.
 
-Each widget keeps its user-facing choices in a dataclass with a one-line ``#`` comment per
-field; :func:`field_help` reads those comments so the same text becomes the control's
-tooltip. Values are stored under the user config dir (``platformdirs``); set the
+Each widget keeps its user-facing choices in a settings dataclass (one ``#`` comment per
+field, read by :func:`napari_vaemf.core.settings.field_help` as the control's tooltip).
+Only the fields a form shows are stored. Values are stored under the user config dir
+(``platformdirs``); set the
 environment variable ``NAPARI_VAEMF_CONFIG_DIR`` to put them elsewhere (the tests do).
 
 Nothing here imports Qt.
 """
 from __future__ import annotations
 
-import ast
 import dataclasses
-import functools
-import inspect
 import json
 import logging
 import os
-import textwrap
 import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["CONFIG_ENV", "config_dir", "load_settings", "save_settings", "field_help"]
+from ..core.settings import gui_fields
+
+__all__ = ["CONFIG_ENV", "config_dir", "load_settings", "save_settings"]
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +62,7 @@ def load_settings(cls: type[S], key: str) -> S:
         return defaults
     hints = typing.get_type_hints(cls)
     good: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
+    for f in gui_fields(cls):
         if f.name not in stored:
             continue
         value = stored[f.name]
@@ -92,21 +91,6 @@ def save_settings(key: str, settings: Any) -> Path:
     """Write ``settings`` (a dataclass) to its JSON file; returns the path."""
     path = _path(key)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(dataclasses.asdict(settings), indent=1, sort_keys=True))
+    shown = {f.name: getattr(settings, f.name) for f in gui_fields(type(settings))}
+    path.write_text(json.dumps(shown, indent=1, sort_keys=True))
     return path
-
-
-@functools.lru_cache(maxsize=None)
-def field_help(cls: type) -> dict[str, str]:
-    """Map field name -> the ``#`` comment on its line in the class source (or '')."""
-    try:
-        source = textwrap.dedent(inspect.getsource(cls))
-    except (OSError, TypeError):
-        return {f.name: "" for f in dataclasses.fields(cls)}
-    lines = source.splitlines()
-    out: dict[str, str] = {}
-    for node in ast.parse(source).body[0].body:  # type: ignore[attr-defined]
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            line = lines[node.end_lineno - 1]
-            out[node.target.id] = line.split("#", 1)[1].strip() if "#" in line else ""
-    return {f.name: out.get(f.name, "") for f in dataclasses.fields(cls)}

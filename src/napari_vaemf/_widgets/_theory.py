@@ -7,7 +7,7 @@ and adds the patterns/fields images and the pattern-overlap strip beside the ras
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 from qtpy.QtWidgets import QFileDialog, QPushButton, QTableWidget, QTableWidgetItem
@@ -16,7 +16,8 @@ from ..core.errors import InputError
 from ..core.progress import Progress
 from .._napari import overlays
 from ._base import JobWidget, LayerPicker, put_layer
-from ._fit import layer_samples
+from ._fit import layer_data
+from ..core.extraction import ExtractionSettings
 from ._form import option
 from ._runner import Outcome
 
@@ -27,23 +28,21 @@ __all__ = ["TheorySettings", "TheoryWidget"]
 
 
 @dataclass
-class TheorySettings:
-    """Settings of the Theory widget."""
+class TheorySettings(ExtractionSettings):
+    """Settings of the Theory widget: the read-off's (core) plus how overlaps are shown."""
 
-    theory: Literal["curie-weiss", "hopfield", "maier-saupe", "generalized-hopfield"] = "hopfield"  # mean-field theory to read off the decoder
-    seed: int = option(0, min=0, max=2**31 - 1)  # seed of the read-off's sampling steps
-    overlap_threshold: float = option(0.0, min=0.0, max=100.0, step=0.1)  # |overlap| above which a bin is labelled with its pattern; 0 = automatic (0.5 for spins, 2 standard deviations for binary data)
+    overlap_threshold: float = option(0.0, min=0.0, max=100.0, step=0.1, cli=False)  # |overlap| above which a bin is labelled with its pattern; 0 = automatic (0.5 for spins, 2 standard deviations for binary data)
 
 
 def has_fit(layer) -> bool:
     return "fit" in layer.metadata
 
 
-def _extract_job(fit, theory: str, seed: int):
+def _extract_job(fit, s: ExtractionSettings):
     from ..core.extraction import extract
 
     yield Progress("extract", 0, 1)
-    return extract(fit, theory, seed=seed)
+    return extract(fit, s.theory, seed=s.seed, n_samples=s.prior_samples)
 
 
 class TheoryWidget(JobWidget):
@@ -87,8 +86,8 @@ class TheoryWidget(JobWidget):
             if not path:
                 return
         try:
-            x, _enc, _rec = layer_samples(layer)
-            layer.metadata["fit"] = Fit.load(path, x=x)
+            data, _rec = layer_data(layer, 0.0)
+            layer.metadata["fit"] = Fit.load(path, x=data.x)
         except (VaemfError, OSError) as exc:
             self._report_error(exc)
             return
@@ -102,7 +101,7 @@ class TheoryWidget(JobWidget):
             raise InputError(None, "no fitted layer: fit one with the Fit VAE widget first")
         self._layer = layer
         self._settings = s
-        return _extract_job(layer.metadata["fit"], s.theory, s.seed), None
+        return _extract_job(layer.metadata["fit"], s), None
 
     def _apply(self, outcome: Outcome) -> None:
         ex = outcome.value

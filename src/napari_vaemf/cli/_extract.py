@@ -12,11 +12,13 @@ import logging
 import sys
 from pathlib import Path
 
+from napari_vaemf.cli._common import add_input_options, load_run, read_recording, run_input_options
+from napari_vaemf.core.extraction import ExtractionSettings
+from napari_vaemf.core.settings import add_options, from_args
+
 __all__ = ["register", "run"]
 
 log = logging.getLogger(__name__)
-
-THEORIES = ("curie-weiss", "hopfield", "maier-saupe", "generalized-hopfield")
 
 
 def register(subparsers) -> None:
@@ -26,30 +28,25 @@ def register(subparsers) -> None:
         "parameters off the decoder of a fit saved in RUN_DIR (model.pt) and write "
         "RUN_DIR/extraction.json (+ patterns.npy, fields.npy).")
     p.add_argument("run_dir", type=Path, help="directory holding model.pt (from vaemf fit)")
-    p.add_argument("--theory", choices=THEORIES, required=True, help="which theory to read off")
-    p.add_argument("--prior-samples", type=int, default=50000,
-                   help="samples of the prior's push-forward used by the fit (default 50000)")
+    add_options(p, ExtractionSettings, title="read-off settings")
     p.add_argument("--data", type=Path, default=None,
-                   help="maier-saupe only: configurations to compare the S distribution with")
-    p.add_argument("--seed", type=int, default=0, help="seed of the prior samples and MCMC")
+                   help="maier-saupe only: configurations to compare the S distribution with "
+                   "(read like the run's training data)")
+    add_input_options(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from napari_vaemf.core.errors import InputError
     from napari_vaemf.core.extraction import extract
-    from napari_vaemf.core.vae import Fit
 
     run_dir: Path = args.run_dir
-    if not (run_dir / "model.pt").is_file():
-        raise InputError(run_dir, "no model.pt here: train one with `vaemf fit`")
-    fit = Fit.load(run_dir / "model.pt", device="cpu")
-    options = {"n_samples": args.prior_samples}
-    if args.theory == "maier-saupe" and args.data is not None:
-        from napari_vaemf.core.recordings import load_recording
-
-        options["data"] = load_recording(args.data).samples()
-    ex = extract(fit, args.theory, seed=args.seed, **options)
+    fit = load_run(run_dir)
+    settings = from_args(ExtractionSettings, args)
+    options = {"n_samples": settings.prior_samples}
+    if settings.theory == "maier-saupe" and args.data is not None:
+        rec, _ = read_recording(args.data, args, run_input_options(fit))
+        options["data"] = rec.samples()
+    ex = extract(fit, settings.theory, seed=settings.seed, **options)
     paths = ex.save(run_dir)
     params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                        for k, v in ex.parameters.items())

@@ -19,8 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
+from napari_vaemf.cli._common import add_input_options, read_recording
+from napari_vaemf.core.data import FitData, prepare
 from napari_vaemf.core.errors import InputError
 from napari_vaemf.core.progress import drive
+from napari_vaemf.core.settings import add_options, from_args
+from napari_vaemf.core.vae.config import VAEConfig
 
 __all__ = ["register", "run", "load_input"]
 
@@ -35,67 +39,30 @@ def register(subparsers) -> None:
         "with held-out likelihoods (nats per sample) to RUN_DIR.")
     p.add_argument("input", type=Path, help="recording or configuration file (.nwb .mat .npy .npz)")
     p.add_argument("-o", "--output", type=Path, required=True, help="run directory to write")
-    p.add_argument("--latents", type=int, default=1, help="number of latents K (1)")
-    p.add_argument("--epochs", type=int, default=None, help="maximum epochs (100; early stopping)")
-    p.add_argument("--device", default="auto", help="auto (CUDA, MPS, CPU), cpu, cuda, mps (auto)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (0); same seed, same fit on CPU")
-    p.add_argument("--bin-size", type=float, default=None,
-                   help="bin width in seconds for spike times (20 ms) or to re-bin a raster")
-    p.add_argument("--holdout", type=float, default=None,
-                   help="fraction of samples held out for early stopping and the report (0.1)")
-    g = p.add_argument_group("training options")
-    g.add_argument("--batch-size", type=int, default=None, help="samples per step (1024)")
-    g.add_argument("--lr", type=float, default=None, help="Adam learning rate (3e-3)")
-    g.add_argument("--decoder", choices=("mlp", "identity"), default=None,
-                   help="order-parameter map g (mlp)")
-    g.add_argument("--features", type=int, default=None,
-                   help="outputs H of g = columns of the patterns W (0: H = K, fields linear in "
-                   "g; H > K lets the fields bend on a K-dimensional manifold; mlp only)")
-    g.add_argument("--lr-schedule", choices=("plateau", "onecycle"), default=None,
-                   help="plateau: decay on held-out stalls (default); onecycle: warm-up, cosine down")
-    g.add_argument("--train-k", type=int, default=None,
-                   help="importance samples in the training bound (1 = ELBO)")
-    g.add_argument("--iwae-k", type=int, default=None,
-                   help="importance samples for the held-out log-likelihood (128)")
+    add_input_options(p)
+    add_options(p, VAEConfig, title="fit settings")
     p.set_defaults(func=run)
 
 
-def load_input(path: Path, bin_size: float | None = None) -> tuple[np.ndarray, str, dict]:
-    """(samples (T, N[, 3]), encoding, info) from any supported input file."""
-    from napari_vaemf.core.recordings import load_recording
-
-    rec = load_recording(path, bin_size=bin_size)
-    if bin_size is not None and rec.bin_size is not None and rec.bin_size != bin_size:
-        rec = rec.rebin(bin_size)
-    x = rec.samples()
-    encoding = "binary" if rec.encoding == "counts" else rec.encoding
-    info = {"input": str(path), "bin_size": rec.bin_size, "recording_encoding": rec.encoding,
-            "repeats": rec.repeats, "model": rec.model}
-    return x, encoding, info
-
-
-def _config(args: argparse.Namespace):
-    from napari_vaemf.core.vae import VAEConfig
-
-    opts = {"latents": args.latents, "device": args.device, "seed": args.seed}
-    for name in ("epochs", "holdout", "batch_size", "lr", "decoder", "features", "lr_schedule",
-                 "train_k", "iwae_k"):
-        value = getattr(args, name)
-        if value is not None:
-            opts[name] = value
-    return VAEConfig(**opts)
+def load_input(path: Path, args: argparse.Namespace | None = None) -> FitData:
+    """The data of ``path`` prepared for fitting with the command line's options."""
+    rec, options = read_recording(path, args if args is not None else argparse.Namespace())
+    holdout = getattr(args, "holdout", None)
+    seed = getattr(args, "seed", None)
+    return prepare(rec, VAEConfig.holdout if holdout is None else holdout,
+                   VAEConfig.seed if seed is None else seed, options)
 
 
 def run(args: argparse.Namespace) -> int:
     from napari_vaemf.core.vae import Fit
 
-    config = _config(args)
-    x, encoding, info = load_input(args.input, args.bin_size)
-    if len(x) < 2:
-        raise InputError(args.input, f"need at least 2 samples to fit, got {len(x)}")
-    fit = Fit(x, encoding, config)
-    log.info("fitting %s: %d samples x %d units (%s) on %s", args.input, len(x), fit.n_units,
-             encoding, fit.device)
+    config = from_args(VAEConfig, args)
+    data = load_input(args.input, args)
+    if len(data.x) < 2:
+        raise InputError(args.input, f"need at least 2 samples to fit, got {len(data.x)}")
+    fit = Fit.from_data(data, config)
+    log.info("fitting %s: %d samples x %d units (%s) on %s", args.input, len(data.x), fit.n_units,
+             data.encoding, fit.device)
     code = 0
     try:
         drive(fit.train(), desc=f"fit K={config.latents}", bar=sys.stderr.isatty() or args.verbose)
@@ -108,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     fit.save(out / "model.pt")
     np.save(out / "latents.npy", fit.latents())
     report = {
-        "n_samples": int(len(x)), "n_units": fit.n_units, "encoding": encoding,
+        "n_samples": int(len(data.x)), "n_units": fit.n_units, "encoding": data.encoding,
         "latents": config.latents, "device": str(fit.device), "epochs": fit.epoch,
         "train_seconds": fit.metrics.get("train_seconds"),
         "samples_per_second": fit.metrics.get("samples_per_second"),
@@ -116,13 +83,14 @@ def run(args: argparse.Namespace) -> int:
                               "rate_nats", "rate_per_latent_nats", "distortion_nats",
                               "n_train", "n_test")},
         "units": "nats per sample", "interrupted": code != 0,
-        "config": config.to_dict(), **info,
+        "config": config.to_dict(), "input": str(args.input), "data": data.describe(),
+        "bin_size": data.time_base.get("bin_size"),
     }
     tmp = out / ".report.json.tmp"
     tmp.write_text(json.dumps(report, indent=1, default=str))
     tmp.replace(out / "report.json")
     sys.stdout.write(
         f"{args.input.name}: K={config.latents}, {fit.epoch} epochs in {report['train_seconds']:.1f} s; "
-        f"held-out log-likelihood {ev['test_loglik_nats']:.4f} nats/sample (IWAE k={ev['iwae_k']}), "
-        f"rate {ev['rate_nats']:.3f} nats -> {out}\n")
+        f"held-out log-likelihood {ev['test_loglik_nats']:.4f} nats/sample (IWAE k={ev['iwae_k']}, "
+        f"{data.split} held out), rate {ev['rate_nats']:.3f} nats -> {out}\n")
     return code

@@ -1,4 +1,4 @@
-"""``vaemf info FILE [--bin-size S]``: what a recording holds, at the chosen bin size."""
+"""``vaemf info FILE [input options]``: what a recording holds, at the chosen bin size."""
 from __future__ import annotations
 
 import argparse
@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_vaemf.core.recordings import DEFAULT_BIN_SIZE, Recording, load_recording
+from napari_vaemf.cli._common import add_input_options, read_recording
+from napari_vaemf.core.recordings import Recording
 
 __all__ = ["register", "run", "summary"]
 
@@ -19,15 +20,7 @@ def register(subparsers) -> None:
         description="Read a recording or configuration file (.nwb .mat .npy .npz) and print "
         "its units, duration, spike count, mean rate and raster size at the chosen bin size.")
     p.add_argument("file", type=Path, help="recording or configuration file")
-    p.add_argument("--bin-size", type=float, default=None,
-                   help=f"bin size in seconds (spike times: default {DEFAULT_BIN_SIZE}; rasters: "
-                   "the width of their bins, unknown unless given)")
-    p.add_argument("--t-start", type=float, default=None, help="start of the time window (s)")
-    p.add_argument("--t-stop", type=float, default=None, help="end of the time window (s)")
-    p.add_argument("--layout", default="auto",
-                   choices=("auto", "bins_by_units", "units_by_bins", "repeats_bins_units"),
-                   help="raster orientation when it cannot be inferred")
-    p.add_argument("--variable", default=None, help="array to use in a .mat/.npz file")
+    add_input_options(p)
     p.add_argument("--per-unit", action="store_true", help="also list spikes and rate per unit")
     p.set_defaults(func=run)
 
@@ -61,10 +54,7 @@ def summary(rec: Recording) -> list[tuple[str, str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    rec = load_recording(
-        args.file, bin_size=args.bin_size, t_start=args.t_start, t_stop=args.t_stop,
-        layout=args.layout, variable=args.variable,
-    )
+    rec, _ = read_recording(args.file, args)
     try:
         _write(rec, args.per_unit, sys.stdout)
         sys.stdout.flush()

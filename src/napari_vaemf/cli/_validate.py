@@ -18,6 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from napari_vaemf.cli._common import add_input_options, load_run, read_recording, run_input_options
+from napari_vaemf.core.extraction import ValidationSettings
+from napari_vaemf.core.settings import add_options, from_args
+
 __all__ = ["register", "run"]
 
 log = logging.getLogger(__name__)
@@ -35,35 +39,31 @@ def register(subparsers) -> None:
     p.add_argument("--train", type=Path, default=None, help="training data for the baselines")
     p.add_argument("--split", choices=("none", "odd-repeats"), default="none",
                    help="odd-repeats: test on the odd repeats of --data, train baselines on the even")
-    p.add_argument("--samples", type=int, default=100000, help="samples per model (default 100000)")
-    p.add_argument("--latent-draws", type=int, default=1000000,
-                   help="prior draws for the VAE's statistics exact given z (row 'vae'; 0: sampled only)")
-    p.add_argument("--baselines", default="independent,cms,rbm",
-                   help="comma-separated baselines: independent, cms, rbm (default all)")
-    p.add_argument("--seed", type=int, default=0, help="seed of triplets, samplers and baselines")
+    add_options(p, ValidationSettings, title="validation settings")
+    add_input_options(p)
     p.set_defaults(func=run)
 
 
-def _load(path: Path) -> tuple[np.ndarray, int | None]:
-    from napari_vaemf.core.recordings import load_recording
+def _load(path: Path, args: argparse.Namespace, base) -> tuple[np.ndarray, int | None, float | None]:
+    """(samples, repeats, bin size) of ``path`` read with the run's input options under the
+    command line's (so the data are binned as the model's training data were)."""
+    from napari_vaemf.core.data import prepare
 
-    rec = load_recording(path)
-    x = rec.samples()
-    return (x.astype(np.int8) if rec.encoding != "vector" else x), rec.repeats
+    rec, options = read_recording(path, args, base)
+    data = prepare(rec, 0.0, options=options, hash_source=False)
+    return data.x, rec.repeats, rec.bin_size
 
 
 def run(args: argparse.Namespace) -> int:
     from napari_vaemf.core.errors import InputError, ParameterError
     from napari_vaemf.core.extraction import Extraction
-    from napari_vaemf.core.extraction.validation import ValidationSettings, plot_validation, validate
+    from napari_vaemf.core.extraction.validation import plot_validation, validate
     from napari_vaemf.core.progress import drive
     from napari_vaemf.core.stats import split_half
-    from napari_vaemf.core.vae import Fit
 
-    if not (args.run_dir / "model.pt").is_file():
-        raise InputError(args.run_dir, "no model.pt here: train one with `vaemf fit`")
-    fit = Fit.load(args.run_dir / "model.pt", device="cpu")
-    x, repeats = _load(args.data)
+    fit = load_run(args.run_dir)
+    base = run_input_options(fit)
+    x, repeats, bin_size = _load(args.data, args, base)
     x_train = None
     if args.split == "odd-repeats":
         if not repeats:
@@ -71,22 +71,15 @@ def run(args: argparse.Namespace) -> int:
         x_train, x = split_half(x, repeats)
         repeats = repeats // 2
     if args.train is not None:
-        x_train, _ = _load(args.train)
+        x_train, _, _ = _load(args.train, args, base)
     ex = None
     if (args.run_dir / "extraction.json").is_file():
         ex = Extraction.load(args.run_dir)
-    baselines = tuple(b for b in args.baselines.split(",") if b)
-    unknown = set(baselines) - {"independent", "cms", "rbm"}
-    if unknown:
-        raise ParameterError(f"unknown baselines {sorted(unknown)}")
-    if args.samples < 1 or args.latent_draws < 0 or args.latent_draws == 1:
-        raise ParameterError(f"need --samples >= 1 and --latent-draws 0 or >= 2, got {args.samples}, "
-                             f"{args.latent_draws}")
-    settings = ValidationSettings(samples=args.samples, latent_draws=args.latent_draws,
-                                  baselines=baselines, seed=args.seed)
+    settings = from_args(ValidationSettings, args)
     v = drive(validate(fit, x, x_train, ex, settings, repeats=repeats), desc="validate")
     args.output.mkdir(parents=True, exist_ok=True)
-    (args.output / "validation.json").write_text(json.dumps(v.to_json(), indent=2, default=float) + "\n")
+    out = {**v.to_json(), "bin_size": bin_size, "data": str(args.data)}
+    (args.output / "validation.json").write_text(json.dumps(out, indent=2, default=float) + "\n")
     plot_validation(v, args.output / "validation.png")
     cols = ("rates_rel_rms", "cov_corr", "kl_pk", "triplet_corr", "test_loglik_nats", "n_parameters")
     lines = [f"{'model':<18}" + "".join(f"{c:>18}" for c in cols)]
