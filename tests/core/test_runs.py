@@ -298,6 +298,14 @@ def test_defer_sigint_holds_then_raises_once():
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(0.01)
     assert caught.count == 1 and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a background job: SIGINT stays ignored
+    try:
+        with defer_sigint() as caught:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.01)
+        assert caught.count == 0
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @posix_only

@@ -91,10 +91,12 @@ def defer_sigint(reraise: bool = True) -> Iterator[Deferred]:
     Acting on it = calling the handler that was installed before (Python's default raises
     ``KeyboardInterrupt``; ``SIG_DFL`` re-sends the signal; ``SIG_IGN`` does nothing). Not
     re-raised when the block raised, or with ``reraise=False`` (read ``.count``). Outside the
-    main thread (napari workers) signals cannot be handled and the block runs unchanged.
+    main thread (napari workers) signals cannot be handled, and where SIGINT is ignored
+    (background jobs) it stays ignored: the block runs unchanged.
     """
     state = Deferred()
-    if threading.current_thread() is not threading.main_thread():
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is signal.SIG_IGN):  # e.g. a background job
         yield state
         return
 
