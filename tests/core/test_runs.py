@@ -26,7 +26,7 @@ from napari_vaemf.core.runs import MANIFEST, RunFolder, defer_sigint, read_run, 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="SIGKILL and flock are POSIX")
 
 # A writer that commits run i = start, start+1, ... into one folder until it is killed.
-# Run i: a.npy (1M float64 all equal to i, big enough for kills to land mid-write),
+# Run i: a.npy (512k float64 all equal to i, big enough for kills to land mid-write),
 # b.npy ([i] * 1000), report.json {"i": i}, and odd.json only for odd i (so commits also
 # delete files). It prints each i once committed.
 WRITER = """
@@ -37,7 +37,7 @@ with RunFolder.open(run_dir, kind="test") as run:
     print("ready", flush=True)
     while True:
         with run.begin() as t:
-            t.save_npy("a.npy", np.full(1 << 20, i, dtype=np.float64))
+            t.save_npy("a.npy", np.full(1 << 19, i, dtype=np.float64))
             t.save_npy("b.npy", np.full(1000, i))
             t.write_json("report.json", {"i": i})
             if i % 2:
@@ -235,11 +235,11 @@ def test_sigkill_at_every_step_of_a_commit(tmp_path):
 
 @posix_only
 def test_sigkill_at_random_moments(tmp_path):
-    """>= 20 kills at random moments of a writer committing 8 MB runs back to back."""
+    """>= 20 kills at random moments of a writer committing 4 MB runs back to back."""
     cmd = _python(tmp_path, "writer.py", WRITER)
     run, rng, last, kills = tmp_path / "run", random.Random(11), 0, 0
     with RunFolder.open(run) as folder, folder.begin() as t:  # run 0, complete
-        t.save_npy("a.npy", np.full(1 << 20, 0.0))
+        t.save_npy("a.npy", np.full(1 << 19, 0.0))
         t.save_npy("b.npy", np.full(1000, 0))
         t.write_json("report.json", {"i": 0})
         t.commit()
@@ -249,7 +249,7 @@ def test_sigkill_at_random_moments(tmp_path):
         with subprocess.Popen(args, stdout=subprocess.PIPE, text=True) as p:
             try:
                 assert p.stdout.readline().strip() == "ready"
-                time.sleep(rng.uniform(0.0, 0.25))
+                time.sleep(rng.uniform(0.0, 0.2))
             finally:
                 p.kill()
             done = [int(line) for line in p.communicate(timeout=30)[0].split()]
