@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import expit, logsumexp
 
-from napari_vaemf.core.encoding import detect_encoding as _detect
+from napari_vaemf.core.encoding import detect_encoding
 from napari_vaemf.core.errors import InputError, ParameterError
 
 __all__ = [
@@ -30,15 +30,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-def detect_encoding(x: np.ndarray) -> str:
-    """The encoding of (T, N) configurations (the package's one rule,
-    :func:`napari_vaemf.core.encoding.detect_encoding`)."""
-    x = np.asarray(x)
-    if x.ndim != 2:
-        raise InputError(None, f"configurations must be (T, N), got shape {x.shape}")
-    return _detect(x)
 
 
 def to_binary(x: np.ndarray) -> np.ndarray:
@@ -55,6 +46,8 @@ def from_binary(x: np.ndarray, encoding: str) -> np.ndarray:
 
 def _check_x(x: np.ndarray, n: int) -> np.ndarray:
     b = to_binary(x)
+    if b.ndim != 2:
+        raise InputError(None, f"configurations must be (T, N), got shape {b.shape}")
     if b.shape[1] != n:
         raise InputError(None, f"model has {n} units, configurations have {b.shape[1]}")
     return b

@@ -79,6 +79,6 @@ def pick_variable(arrays: dict[str, np.ndarray], path: Path, variable: str | Non
                 log.info("%s: several arrays %s; using %r", path, sorted(cands), preferred)
                 return preferred, cands[preferred]
         raise InputError(
-            path, f"several candidate arrays {sorted(cands)}; choose one with variable='NAME'"
+            path, f"several candidate arrays {sorted(cands)}; choose one with --variable NAME (Python: variable='NAME')"
         )
     return next(iter(cands.items()))
