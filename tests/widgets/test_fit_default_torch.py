@@ -20,6 +20,8 @@ import textwrap
 
 import pytest
 
+pytestmark = pytest.mark.gui  # the child makes napari's canvas: needs a display
+
 CHILD = textwrap.dedent(
     """
     import json, sys, time
