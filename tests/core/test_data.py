@@ -95,13 +95,14 @@ def test_configurations_are_iid_rows(tmp_path):
 def test_units_option_selects_by_id():
     rec = Recording(raster=np.eye(6, 20, dtype=np.uint8), units={"id": np.arange(10, 16)},
                     bin_size=0.02, encoding="counts")
-    from napari_vaemf.core.data import _parse_units
+    from napari_vaemf.core.data import parse_units
 
-    assert _parse_units("10,12-14", rec.units["id"]).tolist() == [0, 2, 3, 4]
+    assert parse_units("all", rec.units["id"]) is None
+    assert parse_units("10,12-14", rec.units["id"]).tolist() == [0, 2, 3, 4]
     with pytest.raises(ParameterError, match="no unit with id 3"):
-        _parse_units("3", rec.units["id"])
+        parse_units("3", rec.units["id"])
     with pytest.raises(ParameterError, match="--units"):
-        _parse_units("a-b", rec.units["id"])
+        parse_units("a-b", rec.units["id"])
 
 
 def test_input_options_refuse_impossible_values():

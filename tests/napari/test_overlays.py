@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from napari_vaemf._napari import overlays as ov
+from napari_vaemf.core.stats import pattern_overlaps
 
 GEOM = ov.RasterGeometry(n_units=20, n_bins=500, bin_size=0.02, t_start=1.01)
 
@@ -61,7 +62,7 @@ def test_overlaps_and_labels():
     xi = rng.choice([-1, 1], size=(50, 2)).astype(np.int8)
     x = np.concatenate([np.tile(xi[:, 0], (10, 1)), np.tile(-xi[:, 1], (5, 1)),
                         rng.choice([-1, 1], size=(5, 50))]).astype(np.int8)
-    m = ov.overlaps(x, xi, "spin")
+    m = pattern_overlaps(x, xi, "spin")
     assert np.allclose(m[:10, 0], 1.0) and np.allclose(m[10:15, 1], -1.0)
     lab, kw, kind = ov.overlap_labels_layer(m, ov.RasterGeometry(50, 20), threshold=0.6)
     assert kind == "labels" and lab.shape == (1, 20)

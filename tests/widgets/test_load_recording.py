@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_vaemf._widgets._load_recording import LoadRecordingWidget, parse_units
+from napari_vaemf._widgets._load_recording import LoadRecordingWidget
+from napari_vaemf.core.data import parse_units
 from napari_vaemf.core.errors import ParameterError
 
 
@@ -14,12 +15,13 @@ def open_and_wait(qtbot, w, path):
 
 
 def test_parse_units():
-    assert parse_units("all", 5) is None
-    assert parse_units(" 0-2, 4 ", 5).tolist() == [0, 1, 2, 4]
+    ids = np.arange(5)  # the widget selects units by id (row positions when ids are 0..N-1)
+    assert parse_units("all", ids) is None
+    assert parse_units(" 0-2, 4 ", ids).tolist() == [0, 1, 2, 4]
     with pytest.raises(ParameterError):
-        parse_units("3-9", 5)
+        parse_units("3-9", ids)
     with pytest.raises(ParameterError):
-        parse_units("a", 5)
+        parse_units("a", ids)
 
 
 def test_rebin_spike_recording_without_disk(
@@ -37,7 +39,7 @@ def test_rebin_spike_recording_without_disk(
     import napari_vaemf.core.recordings._load as load_mod
 
     monkeypatch.setattr(load_mod, "load_recording", lambda *a, **k: pytest.fail("re-read the file"))
-    w.form.set_values(bin_size=0.1, t_from=10.0, t_to=30.0, units="0-9")
+    w.form.set_values(bin_size=0.1, t_from=10.0, t_to=30.0, units="1-10")  # ids 1..102
     press_and_wait(w)
     new = viewer.layers[aplysia.stem]
     rec = new.metadata["recording"]

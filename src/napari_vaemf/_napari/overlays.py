@@ -331,23 +331,6 @@ class CursorLink:
         self.marker.data = self.coords[j : j + 1]
 
 
-def overlaps(x, patterns, encoding: str) -> np.ndarray:
-    """Overlaps m_mu(t) of each configuration with each pattern, shape (T, P).
-
-    Spins: m_mu = (1/N) sum_i xi_i^mu s_i (the Hopfield overlap, in [-1, 1] for ±1 patterns).
-    Binary: the same with the unit means removed and z-scored over time, since sparse
-    activity makes the raw overlaps almost constant.
-    """
-    xi = np.asarray(patterns, dtype=np.float32)
-    x = np.asarray(x, dtype=np.float32)
-    n = x.shape[1]
-    if encoding == "spin":
-        return (x @ xi) / n
-    m = (x - x.mean(axis=0, keepdims=True)) @ xi / n
-    sd = m.std(axis=0, keepdims=True)
-    return m / np.where(sd > 0, sd, 1.0)
-
-
 def overlap_labels_layer(
     m: np.ndarray, geom: RasterGeometry, threshold: float | None = None, name: str = "overlaps"
 ) -> tuple:

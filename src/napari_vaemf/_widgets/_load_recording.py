@@ -6,8 +6,6 @@ merged by whole bins, and nothing is read from disk again.
 """
 from __future__ import annotations
 
-import dataclasses
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +13,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from qtpy.QtWidgets import QFileDialog, QPushButton
 
+from ..core.data import InputOptions, parse_units
+from ..core.data import derive as core_derive
 from ..core.errors import ParameterError
 from ..core.progress import Progress
 from ._base import JobWidget, LayerPicker, put_layer
@@ -24,7 +24,7 @@ from ._runner import Outcome
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["LoadSettings", "LoadRecordingWidget", "parse_units", "derive"]
+__all__ = ["LoadSettings", "LoadRecordingWidget", "derive"]
 
 
 @dataclass
@@ -34,44 +34,20 @@ class LoadSettings:
     bin_size: float = option(0.02, min=0.0001, max=3600.0, step=0.005)  # seconds per bin: spikes are binned at it; a raster file without spike times is re-binned by whole multiples (or, if the file does not say, is taken to have this bin)
     t_from: float = option(0.0, min=0.0, max=1e7, step=1.0)  # start of the time window, seconds after the recording starts
     t_to: float = option(0.0, min=0.0, max=1e7, step=1.0)  # end of the time window in seconds after the start; 0 = to the end
-    units: str = "all"  # units to keep by row (0-based): "all", or e.g. "0-9, 12, 20-24"
-
-
-def parse_units(text: str, n_units: int) -> np.ndarray | None:
-    """Rows named by ``text`` ("all", "3", "0-9, 12"), or None for all; ParameterError if bad."""
-    text = text.strip().lower()
-    if text in ("", "all", "*"):
-        return None
-    rows: list[int] = []
-    for part in re.split(r"[,\s]+", text):
-        if not part:
-            continue
-        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
-        if m is None:
-            raise ParameterError(f"unit selection: cannot read {part!r} (use e.g. '0-9, 12')")
-        lo = int(m.group(1))
-        hi = int(m.group(2)) if m.group(2) else lo
-        if hi < lo or hi >= n_units:
-            raise ParameterError(f"unit selection {part!r} is outside rows 0..{n_units - 1}")
-        rows.extend(range(lo, hi + 1))
-    return np.unique(rows)
+    units: str = "all"  # units to keep by id: "all", or e.g. "0-9, 12, 20-24"
 
 
 def derive(original, s: LoadSettings):
-    """The recording shown for settings ``s``: units, then time window, then bin size."""
-    rows = parse_units(s.units, original.n_units)
-    if original.bin_size is None and original.model is None and original.encoding in ("binary", "counts"):
-        # a recorded raster whose file does not state its bin width: the setting states it
-        original = dataclasses.replace(original, bin_size=float(s.bin_size))
+    """The recording shown for settings ``s`` (:func:`napari_vaemf.core.data.derive`: units
+    by id, then the time window, then the bin-size rule); the window is relative to the
+    recording's start."""
     t0 = original.t_start if original.bin_size else 0.0
-    t_start = t0 + s.t_from if s.t_from > 0 else None
-    t_stop = t0 + s.t_to if s.t_to > 0 else None
-    rec = original
-    if rows is not None or t_start is not None or t_stop is not None:
-        rec = rec.select(units=rows, t_start=t_start, t_stop=t_stop)
-    if rec.bin_size is not None and not np.isclose(rec.bin_size, s.bin_size):
-        rec = rec.rebin(s.bin_size)
-    return rec
+    options = InputOptions(
+        bin_size=float(s.bin_size), units=s.units,
+        t_start=t0 + s.t_from if s.t_from > 0 else None,
+        t_stop=t0 + s.t_to if s.t_to > 0 else None,
+    )
+    return core_derive(original, options)
 
 
 def _derive_job(original, s: LoadSettings):
@@ -139,7 +115,7 @@ class LoadRecordingWidget(JobWidget):
         if layer is None:
             raise ParameterError("open a recording first (no recording layer)")
         original = layer.metadata.get("recording_original", layer.metadata["recording"])
-        parse_units(s.units, original.n_units)  # bad text: error now, not in the thread
+        parse_units(s.units, original.units["id"])  # bad text: error now, not in the thread
         self._target = (layer.name, original)
         return _derive_job(original, s), None
 

@@ -18,6 +18,7 @@ from .._napari import overlays
 from ._base import JobWidget, LayerPicker, put_layer
 from ._fit import layer_data
 from ..core.extraction import ExtractionSettings
+from ..core.stats import pattern_overlaps
 from ._form import option
 from ._runner import Outcome
 
@@ -142,7 +143,7 @@ class TheoryWidget(JobWidget):
         for t in overlays.pattern_layers(patterns, fields, geom, name=label):
             put_layer(self.viewer, t)
         if ex.patterns is not None and fit.x is not None:
-            m = overlays.overlaps(fit.x, ex.patterns, fit.encoding)
+            m = pattern_overlaps(fit.x, ex.patterns, fit.encoding)
             if threshold <= 0:
                 threshold = 0.5 if fit.encoding == "spin" else 2.0
             put_layer(

@@ -29,7 +29,8 @@ from napari_vaemf.core.encoding import fitting_encoding
 from napari_vaemf.core.errors import ParameterError
 from napari_vaemf.core.settings import setting
 
-__all__ = ["InputOptions", "FitData", "heldout_split", "prepare", "read_input", "file_sha256",
+__all__ = ["InputOptions", "FitData", "heldout_split", "prepare", "read_input", "derive",
+           "parse_units", "file_sha256",
            "SIMULATED_MODELS", "N_TIME_BLOCKS"]
 
 log = logging.getLogger(__name__)
@@ -63,10 +64,13 @@ class InputOptions:
             raise ParameterError(f"--t-stop ({self.t_stop}) must be after --t-start ({self.t_start})")
 
 
-def _parse_units(text: str, ids: np.ndarray) -> np.ndarray:
-    """Positions of the units named in ``text`` ("3,5-8") among ``ids``."""
+def parse_units(text: str | None, ids: np.ndarray) -> np.ndarray | None:
+    """Positions of the units named in ``text`` ("3,5-8") among ``ids``; None for all
+    (``None``, "", "all")."""
+    if text is None or text.strip().lower() in ("", "all", "*"):
+        return None
     wanted: list[int] = []
-    for part in text.replace(" ", "").split(","):
+    for part in re.split(r"[,\s]+", text.strip()):
         if not part:
             continue
         m = re.fullmatch(r"(-?\d+)(?:-(-?\d+))?", part)
@@ -90,9 +94,23 @@ def read_input(path: str | Path, options: InputOptions | None = None):
     o = options or InputOptions()
     rec = load_recording(path, bin_size=o.bin_size, t_start=o.t_start, t_stop=o.t_stop,
                          layout=o.layout, variable=o.variable)
-    if o.units:
-        rec = rec.select(units=_parse_units(o.units, rec.units["id"]))
-    return rec
+    rows = parse_units(o.units, rec.units["id"])
+    return rec if rows is None else rec.select(units=rows)
+
+
+def derive(rec, options: InputOptions):
+    """The in-memory recording ``rec`` seen through ``options`` (units by id, the time window
+    in seconds, then the bin-size rule of :func:`~napari_vaemf.core.recordings.apply_bin_size`);
+    what the Load recording widget shows when its settings change."""
+    from napari_vaemf.core.recordings import apply_bin_size
+
+    rows = parse_units(options.units, rec.units["id"])
+    if options.bin_size is not None and rec.bin_size is None and rec.model is None \
+            and rec.encoding in ("binary", "counts"):
+        rec = apply_bin_size(rec, options.bin_size)  # a raster stating no bin: the setting states it
+    if rows is not None or options.t_start is not None or options.t_stop is not None:
+        rec = rec.select(units=rows, t_start=options.t_start, t_stop=options.t_stop)
+    return apply_bin_size(rec, options.bin_size) if rec.bin_size is not None else rec
 
 
 def file_sha256(path: str | Path, chunk: int = 1 << 22) -> str:

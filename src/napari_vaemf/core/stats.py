@@ -37,6 +37,7 @@ from napari_vaemf.core.errors import InputError, ParameterError
 __all__ = [
     "PopulationStats",
     "as_binary",
+    "pattern_overlaps",
     "firing_rates",
     "covariances",
     "correlations",
@@ -320,3 +321,20 @@ def bits_right(estimate: np.ndarray, truth: np.ndarray) -> tuple[float, np.ndarr
     per = np.full(tru.shape[1], 0.5)
     per[rows] = (1 + np.abs(ov[rows, cols])) / 2
     return float(per.mean()), per
+
+
+def pattern_overlaps(x: np.ndarray, patterns: np.ndarray, encoding: str) -> np.ndarray:
+    """Overlaps m_mu(t) of each configuration with each pattern, shape (T, P).
+
+    Spins: m_mu = (1/N) sum_i xi_i^mu s_i (the Hopfield overlap, in [-1, 1] for ±1 patterns).
+    Binary: the same with the unit means removed and z-scored over time, since sparse
+    activity makes the raw overlaps almost constant.
+    """
+    xi = np.asarray(patterns, dtype=np.float32)
+    x = np.asarray(x, dtype=np.float32)
+    n = x.shape[1]
+    if encoding == "spin":
+        return (x @ xi) / n
+    m = (x - x.mean(axis=0, keepdims=True)) @ xi / n
+    sd = m.std(axis=0, keepdims=True)
+    return m / np.where(sd > 0, sd, 1.0)

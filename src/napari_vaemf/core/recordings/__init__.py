@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ._arrays import detect_repeats
 from ._binning import SpikeTrains, as_binary, bin_spikes, bin_spikes_lazy
-from ._load import DEFAULT_BIN_SIZE, SUFFIXES, load_recording
+from ._load import DEFAULT_BIN_SIZE, SUFFIXES, apply_bin_size, load_recording
 from ._nwb import read_nwb_units
 from ._recording import Recording
 
@@ -15,6 +15,7 @@ __all__ = [
     "Recording",
     "SpikeTrains",
     "load_recording",
+    "apply_bin_size",
     "read_nwb_units",
     "bin_spikes",
     "bin_spikes_lazy",

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from ._matlab import pick_variable, read_mat_arrays
 from ._nwb import read_nwb_units
 from ._recording import Recording
 
-__all__ = ["load_recording", "DEFAULT_BIN_SIZE", "SUFFIXES"]
+__all__ = ["load_recording", "apply_bin_size", "DEFAULT_BIN_SIZE", "SUFFIXES"]
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ def _load_npz(path, bin_size, t_start, t_stop, layout, repeats, variable, lazy) 
         rec = Recording.from_sampleset(load_configurations(path), source=path)
         if t_start is not None or t_stop is not None:
             rec = rec.select(t_start=t_start, t_stop=t_stop)
-        return _apply_bin_size(rec, bin_size)
+        return apply_bin_size(rec, bin_size)
     extra = {k: arrays.pop(k) for k in ("bin_size", "unit_ids", "t_start") if k in arrays}
     if variable is None and "raster" in arrays:
         variable = "raster"
@@ -138,17 +139,16 @@ def _load_npz(path, bin_size, t_start, t_stop, layout, repeats, variable, lazy) 
         rec.t_start = float(extra["t_start"])
     if t_start is not None or t_stop is not None:
         rec = rec.select(t_start=t_start, t_stop=t_stop)
-    return _apply_bin_size(rec, bin_size)
+    return apply_bin_size(rec, bin_size)
 
 
-def _apply_bin_size(rec: Recording, bin_size: float | None) -> Recording:
+def apply_bin_size(rec: Recording, bin_size: float | None) -> Recording:
     """The bin-size rule for a raster: re-bin one that states its bin size, label one that
     does not (spike times are binned at ``bin_size`` directly, see :func:`load_recording`)."""
     if bin_size is None:
         return rec
     if rec.bin_size is None:
-        rec.bin_size = float(bin_size)
-        return rec
+        return replace(rec, bin_size=float(bin_size))
     if abs(rec.bin_size - bin_size) <= 1e-12 * max(1.0, bin_size):
         return rec
     log.info("%s: re-binning %g s bins to %g s", rec.source, rec.bin_size, bin_size)
