@@ -21,7 +21,6 @@ __all__ = [
     "pattern_layers",
     "latent_trajectory_layer",
     "latent_points_layers",
-    "overlaps",
     "overlap_labels_layer",
     "CursorLink",
     "envelope",

@@ -8,7 +8,6 @@ default); the field's ``#`` comment is the tooltip.
 """
 from __future__ import annotations
 
-import dataclasses
 import typing
 from typing import Any, Generic, TypeVar
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 from qtpy.QtWidgets import QFileDialog, QPushButton
 
 from ..core.data import InputOptions, parse_units

@@ -45,19 +45,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    command = "vaemf"
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        command = f"vaemf {args.command}"
+        logging.basicConfig(
+            level=logging.INFO if args.verbose else logging.WARNING,
+            format="%(levelname)s %(name)s: %(message)s",
+        )
         return int(args.func(args) or 0)
     except VaemfError as err:
-        sys.stderr.write(f"vaemf {args.command}: error: {err}\n")
+        sys.stderr.write(f"{command}: error: {err}\n")
         return 2
     except KeyboardInterrupt:
-        sys.stderr.write(f"vaemf {args.command}: interrupted\n")
+        sys.stderr.write(f"{command}: interrupted\n")
         return 130
 
 

@@ -6,7 +6,6 @@ verdict and every fit) and ``DIR/capacity.png``.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
 import sys
@@ -27,6 +26,7 @@ from napari_vaemf.core.configs import jsonable
 from napari_vaemf.core.data import prepare
 from napari_vaemf.core.errors import InputError, ParameterError
 from napari_vaemf.core.progress import drive
+from napari_vaemf.core.runs import RunFolder, defer_sigint
 from napari_vaemf.core.settings import add_options, from_args
 
 __all__ = ["register", "run"]
@@ -71,6 +71,12 @@ def read_sweep_input(path: Path, args: argparse.Namespace, settings: CapacitySet
 
 
 def run(args: argparse.Namespace) -> int:
+    settings = from_args(CapacitySettings, args)
+    with RunFolder.open(args.output, kind="capacity", option="-o/--output") as folder:
+        return _sweep_into(folder, args, settings)
+
+
+def _sweep_into(folder, args: argparse.Namespace, settings: CapacitySettings) -> int:
     from napari_vaemf.core.capacity import (
         capacity_sweep,
         default_partitions,
@@ -78,7 +84,6 @@ def run(args: argparse.Namespace) -> int:
         plot_report,
     )
 
-    settings = from_args(CapacitySettings, args)
     rec, data = read_sweep_input(args.input, args, settings)
     x, test_index = data.x, data.test_index
     t = x.shape[0]
@@ -96,14 +101,15 @@ def run(args: argparse.Namespace) -> int:
                          partitions=parts, directions=patterns,
                          reference=exact_estimates(rec.model, rec.params, rec.truth, parts))
     report = drive(job)
-    args.output.mkdir(parents=True, exist_ok=True)
     out = report.to_json()
     out["input"] = str(args.input)
     out["encoding"] = data.encoding
     out["data"] = data.describe()
     out["bin_size"] = data.time_base.get("bin_size")
     out["settings"] = jsonable(asdict(settings))
-    (args.output / "capacity.json").write_text(json.dumps(out, indent=1, default=str))
-    plot_report(report, args.output / "capacity.png")
+    with defer_sigint(reraise=False), folder.begin() as txn:  # both files at once
+        txn.write_json("capacity.json", out)
+        plot_report(report, txn.path("capacity.png"))
+        txn.commit(keep=True)
     sys.stdout.write(report.verdict() + "\n")
     return 0

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from napari_vaemf.core.data import InputOptions, read_input
 from napari_vaemf.core.errors import InputError
+from napari_vaemf.core.runs import read_run
 from napari_vaemf.core.settings import add_options, from_args
 
 __all__ = ["add_input_options", "input_options", "read_recording", "run_input_options",
@@ -41,7 +42,9 @@ def load_run(run_dir: Path):
 
     if not is_run(run_dir):
         raise InputError(run_dir, "no model.pt here: train one with `vaemf fit`")
-    return Fit.load(Path(run_dir) / "model.pt", device="cpu")
+    # model.pt as the run committed it (older runs have no manifest)
+    with read_run(run_dir, allow_unmanaged=True, only=("model.pt",)):
+        return Fit.load(Path(run_dir) / "model.pt", device="cpu")
 
 
 def run_input_options(fit) -> InputOptions:

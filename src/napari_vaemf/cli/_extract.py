@@ -14,6 +14,7 @@ from pathlib import Path
 
 from napari_vaemf.cli._common import add_input_options, load_run, read_recording, run_input_options
 from napari_vaemf.core.extraction import ExtractionSettings
+from napari_vaemf.core.runs import RunFolder, defer_sigint
 from napari_vaemf.core.settings import add_options, from_args
 
 __all__ = ["register", "run"]
@@ -37,17 +38,24 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    run_dir: Path = args.run_dir
+    settings = from_args(ExtractionSettings, args)
+    with RunFolder.open(run_dir, kind="extract", option="RUN_DIR") as folder:
+        return _extract_into(folder, args, settings)
+
+
+def _extract_into(folder, args: argparse.Namespace, settings: ExtractionSettings) -> int:
     from napari_vaemf.core.extraction import extract
 
-    run_dir: Path = args.run_dir
-    fit = load_run(run_dir)
-    settings = from_args(ExtractionSettings, args)
+    fit = load_run(folder.path)
     options = {"n_samples": settings.prior_samples}
     if settings.theory == "maier-saupe" and args.data is not None:
         rec, _ = read_recording(args.data, args, run_input_options(fit))
         options["data"] = rec.samples()
     ex = extract(fit, settings.theory, seed=settings.seed, **options)
-    paths = ex.save(run_dir)
+    with defer_sigint(reraise=False), folder.begin() as txn:  # added to the run, all at once
+        paths = [folder.path / p.name for p in ex.save(txn.dir)]
+        txn.commit(keep=True)
     params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                        for k, v in ex.parameters.items())
     sys.stdout.write(f"{ex.theory}: {params}; consistency {ex.consistency:.3f}\n")

@@ -5,19 +5,22 @@ NumPy rasters or spike lists, vaemf configuration .npz). Writes
 
 - ``RUN_DIR/model.pt``: the checkpoint (rebuilds its own model: ``Fit.load(RUN_DIR)``);
 - ``RUN_DIR/latents.npy``: (T, K) float32 posterior means of every sample / time bin;
-- ``RUN_DIR/report.json``: sizes, timing and the likelihood numbers (nats per sample).
+- ``RUN_DIR/report.json``: sizes, timing, the data's split and time base, and the
+  likelihood numbers (nats per sample);
+- ``RUN_DIR/manifest.json``: every file of the run with its sha256 (:mod:`napari_vaemf.core.runs`).
 
-Ctrl-C stops training at the next progress record; the best model so far is still saved.
+RUN_DIR is checked and locked before the data are read: a file, a read-only place or a
+folder another vaemf process holds fails at once. The model, latents and a report are
+written together (a kill leaves the previous run or none), then the held-out evaluation
+adds its numbers to the report. Ctrl-C stops training at the next progress record and the
+best model so far is still saved; Ctrl-C while saving waits until the run is complete.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
-
-import numpy as np
 
 from napari_vaemf.cli._common import add_input_options, read_recording
 from napari_vaemf.core.data import FitData, prepare
@@ -29,6 +32,10 @@ from napari_vaemf.core.vae.config import VAEConfig
 __all__ = ["register", "run", "load_input"]
 
 log = logging.getLogger(__name__)
+
+# held-out and training numbers of Fit.evaluate() that report.json states (nats per sample)
+EVAL_KEYS = ("elbo_nats", "test_elbo_nats", "test_loglik_nats", "iwae_k", "rate_nats",
+             "rate_per_latent_nats", "distortion_nats", "n_train", "n_test")
 
 
 def register(subparsers) -> None:
@@ -54,43 +61,57 @@ def load_input(path: Path, args: argparse.Namespace | None = None) -> FitData:
 
 
 def run(args: argparse.Namespace) -> int:
+    from napari_vaemf.core.runs import RunFolder, defer_sigint
     from napari_vaemf.core.vae import Fit
 
     config = from_args(VAEConfig, args)
-    data = load_input(args.input, args)
-    if len(data.x) < 2:
-        raise InputError(args.input, f"need at least 2 samples to fit, got {len(data.x)}")
-    fit = Fit.from_data(data, config)
-    log.info("fitting %s: %d samples x %d units (%s) on %s", args.input, len(data.x), fit.n_units,
-             data.encoding, fit.device)
-    code = 0
-    try:
-        drive(fit.train(), desc=f"fit K={config.latents}", bar=sys.stderr.isatty() or args.verbose)
-    except KeyboardInterrupt:
-        sys.stderr.write("vaemf fit: interrupted; saving the best model so far\n")
-        code = 130
-    out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
-    ev = fit.evaluate()
-    fit.save(out / "model.pt")
-    np.save(out / "latents.npy", fit.latents())
-    report = {
-        "n_samples": int(len(data.x)), "n_units": fit.n_units, "encoding": data.encoding,
-        "latents": config.latents, "device": str(fit.device), "epochs": fit.epoch,
-        "train_seconds": fit.metrics.get("train_seconds"),
-        "samples_per_second": fit.metrics.get("samples_per_second"),
-        **{k: ev[k] for k in ("elbo_nats", "test_elbo_nats", "test_loglik_nats", "iwae_k",
-                              "rate_nats", "rate_per_latent_nats", "distortion_nats",
-                              "n_train", "n_test")},
-        "units": "nats per sample", "interrupted": code != 0,
-        "config": config.to_dict(), "input": str(args.input), "data": data.describe(),
-        "bin_size": data.time_base.get("bin_size"),
-    }
-    tmp = out / ".report.json.tmp"
-    tmp.write_text(json.dumps(report, indent=1, default=str))
-    tmp.replace(out / "report.json")
+    # first: -o must be a folder this process can create, lock and write (one-line error)
+    with RunFolder.open(args.output, kind="fit", option="-o/--output") as folder:
+        data = load_input(args.input, args)
+        if len(data.x) < 2:
+            raise InputError(args.input, f"need at least 2 samples to fit, got {len(data.x)}")
+        fit = Fit.from_data(data, config)
+        log.info("fitting %s: %d samples x %d units (%s) on %s", args.input, len(data.x),
+                 fit.n_units, data.encoding, fit.device)
+        code = 0
+        try:
+            drive(fit.train(), desc=f"fit K={config.latents}", bar=sys.stderr.isatty() or args.verbose)
+        except KeyboardInterrupt:
+            sys.stderr.write("vaemf fit: interrupted; saving the best model so far "
+                             "(further Ctrl-C waits until it is saved)\n")
+            code = 130
+        report = {
+            "n_samples": int(len(data.x)), "n_units": fit.n_units, "encoding": data.encoding,
+            "latents": config.latents, "device": str(fit.device), "epochs": fit.epoch,
+            "train_seconds": fit.metrics.get("train_seconds"),
+            "samples_per_second": fit.metrics.get("samples_per_second"),
+            "units": "nats per sample", "interrupted": code != 0, "evaluated": False,
+            "config": config.to_dict(), "input": str(args.input), "data": data.describe(),
+            "bin_size": data.time_base.get("bin_size"),
+        }
+        # save first (model, latents, a report without held-out numbers), all at once; Ctrl-C
+        # is held until the run is complete on disk, a kill leaves the previous run or none
+        with defer_sigint(reraise=False) as held, folder.begin() as txn:
+            fit.save(txn.path("model.pt"))
+            txn.save_npy("latents.npy", fit.latents())
+            txn.write_json("report.json", report)
+            txn.commit()
+        if held.count:
+            return 130
+        # then the held-out evaluation (memory-bounded chunks); Ctrl-C here keeps the saved run
+        try:
+            ev = fit.evaluate()
+        except KeyboardInterrupt:
+            sys.stderr.write("vaemf fit: interrupted during evaluation; the run is saved without "
+                             "held-out numbers\n")
+            return 130
+        report.update({k: ev[k] for k in EVAL_KEYS}, evaluated=True)
+        with defer_sigint(reraise=False) as held, folder.begin() as txn:
+            txn.write_json("report.json", report)
+            txn.commit(keep=True)
+        code = 130 if held.count else code
     sys.stdout.write(
         f"{args.input.name}: K={config.latents}, {fit.epoch} epochs in {report['train_seconds']:.1f} s; "
         f"held-out log-likelihood {ev['test_loglik_nats']:.4f} nats/sample (IWAE k={ev['iwae_k']}, "
-        f"{data.split} held out), rate {ev['rate_nats']:.3f} nats -> {out}\n")
+        f"{data.split} held out), rate {ev['rate_nats']:.3f} nats -> {folder.path}\n")
     return code

@@ -20,6 +20,7 @@ import numpy as np
 
 from napari_vaemf.cli._common import add_input_options, load_run, read_recording, run_input_options
 from napari_vaemf.core.extraction import ValidationSettings
+from napari_vaemf.core.runs import RunFolder, defer_sigint
 from napari_vaemf.core.settings import add_options, from_args
 
 __all__ = ["register", "run"]
@@ -55,7 +56,12 @@ def _load(path: Path, args: argparse.Namespace, base) -> tuple[np.ndarray, int |
 
 
 def run(args: argparse.Namespace) -> int:
-    from napari_vaemf.core.errors import InputError, ParameterError
+    with RunFolder.open(args.output, kind="validate", option="-o/--output") as folder:
+        return _validate_into(folder, args)
+
+
+def _validate_into(folder, args: argparse.Namespace) -> int:
+    from napari_vaemf.core.errors import ParameterError
     from napari_vaemf.core.extraction import Extraction
     from napari_vaemf.core.extraction.validation import plot_validation, validate
     from napari_vaemf.core.progress import drive
@@ -77,10 +83,11 @@ def run(args: argparse.Namespace) -> int:
         ex = Extraction.load(args.run_dir)
     settings = from_args(ValidationSettings, args)
     v = drive(validate(fit, x, x_train, ex, settings, repeats=repeats), desc="validate")
-    args.output.mkdir(parents=True, exist_ok=True)
     out = {**v.to_json(), "bin_size": bin_size, "data": str(args.data)}
-    (args.output / "validation.json").write_text(json.dumps(out, indent=2, default=float) + "\n")
-    plot_validation(v, args.output / "validation.png")
+    with defer_sigint(reraise=False), folder.begin() as txn:  # both files at once
+        txn.write_bytes("validation.json", (json.dumps(out, indent=2, default=float) + "\n").encode())
+        plot_validation(v, txn.path("validation.png"))
+        txn.commit(keep=True)
     cols = ("rates_rel_rms", "cov_corr", "kl_pk", "triplet_corr", "test_loglik_nats", "n_parameters")
     lines = [f"{'model':<18}" + "".join(f"{c:>18}" for c in cols)]
     floors = [("floor: halves", v.noise_floor)]

@@ -331,6 +331,7 @@ class RunFolder:
         """
         run = Path(path).expanduser().absolute()
         what = f" ({option} must name a folder)" if option else ""
+        where = f" ({option} must name a folder this user can write)" if option else ""
         if run.exists() and not run.is_dir():
             raise InputError(run, f"exists and is not a folder{what}")
         base = run
@@ -343,7 +344,7 @@ class RunFolder:
             run.mkdir(parents=True, exist_ok=True)
             fd = _owner_lock(run)
         except OSError as err:
-            raise InputError(run, f"cannot be created or written ({err.strerror or err})") from err
+            raise InputError(run, f"cannot be created or written: {err.strerror or err}{where}") from err
         if fd is None:
             raise InputError(run, f"is in use by another vaemf process{_holder(run)}; "
                                   "wait for it or choose another folder")
@@ -365,7 +366,7 @@ class RunFolder:
                                       f"needs {min_free_bytes / 2**20:.0f} MiB")
         except OSError as err:
             self.close()
-            raise InputError(run, f"is not writable ({err.strerror or err})") from err
+            raise InputError(run, f"is not writable: {err.strerror or err}{where}") from err
         except BaseException:
             self.close()
             raise
@@ -495,7 +496,8 @@ class Transaction:
 
 
 # --- readers -----------------------------------------------------------------------------
-def _check(run: Path, hashes: bool, allow_unmanaged: bool) -> Manifest | None:
+def _check(run: Path, hashes: bool, allow_unmanaged: bool,
+           only: tuple[str, ...] | None = None) -> Manifest | None:
     if _pending(run):
         raise InputError(run, "holds an interrupted save that could not be completed; "
                               "open it for writing (e.g. rerun the command) to repair it")
@@ -506,6 +508,8 @@ def _check(run: Path, hashes: bool, allow_unmanaged: bool) -> Manifest | None:
                               "(or it was written by an older vaemf)")
     m = Manifest.read(run / MANIFEST)
     for name, entry in m.files.items():
+        if only is not None and name not in only:
+            continue
         p = run / name
         if not p.is_file():
             raise InputError(p, f"is missing (listed in {MANIFEST})")
@@ -516,14 +520,15 @@ def _check(run: Path, hashes: bool, allow_unmanaged: bool) -> Manifest | None:
 
 
 @contextlib.contextmanager
-def read_run(path: str | os.PathLike, *, hashes: bool = True,
-             allow_unmanaged: bool = False) -> Iterator[Manifest | None]:
+def read_run(path: str | os.PathLike, *, hashes: bool = True, allow_unmanaged: bool = False,
+             only: tuple[str, ...] | None = None) -> Iterator[Manifest | None]:
     """Check a run folder and hold it still while the block reads its files.
 
     Completes an interrupted save first when no live process owns the folder. Yields the
     :class:`Manifest` (``None`` for a folder without one with ``allow_unmanaged``, e.g. runs
     from older versions); raises :class:`InputError` when files are missing or differ
-    (``hashes=False`` compares sizes only). Commits wait until the block ends.
+    (``hashes=False`` compares sizes only; ``only`` checks just the files a reader reads, so a
+    file deleted by hand that it does not need is no error). Commits wait until the block ends.
     """
     run = Path(path).expanduser().absolute()
     if not run.is_dir():
@@ -531,7 +536,7 @@ def read_run(path: str | os.PathLike, *, hashes: bool = True,
     if _pending(run):
         _try_recover(run)
     with _folder_lock(run, shared=True):
-        yield _check(run, hashes, allow_unmanaged)
+        yield _check(run, hashes, allow_unmanaged, only)
 
 
 def verify_run(path: str | os.PathLike, *, hashes: bool = True,

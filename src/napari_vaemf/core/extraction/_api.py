@@ -9,12 +9,11 @@ import numpy as np
 from napari_vaemf.core.baselines import HopfieldModel
 from napari_vaemf.core.errors import ParameterError
 from napari_vaemf.core.extraction._common import Extraction
-from napari_vaemf.core.extraction.curie_weiss import extract_curie_weiss, fit_hs_density
+from napari_vaemf.core.extraction.curie_weiss import extract_curie_weiss
 from napari_vaemf.core.extraction.generalized_hopfield import extract_generalized_hopfield, model_of
-from napari_vaemf.core.extraction.hopfield import extract_hopfield, resolve_mixing
+from napari_vaemf.core.extraction.hopfield import extract_hopfield
 from napari_vaemf.core.extraction.maier_saupe import (
     extract_maier_saupe,
-    nematic_order,
     sample_maier_saupe_hs,
 )
 

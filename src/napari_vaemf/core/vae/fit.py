@@ -30,6 +30,7 @@ from napari_vaemf.core.vae._checkpoint import (
     pick_device,
 )
 from napari_vaemf.core.vae._data import FitSummary, check_data
+from napari_vaemf.core.vae._memory import rows_per_chunk
 from napari_vaemf.core.vae.model import ProductVAE, VAEConfig
 
 __all__ = ["Fit", "FitSummary"]
@@ -37,7 +38,6 @@ __all__ = ["Fit", "FitSummary"]
 log = logging.getLogger(__name__)
 
 _YIELD_EVERY_S = 0.2  # seconds between progress records inside an epoch
-_EVAL_ELEMENTS = 1 << 24  # floats per evaluation chunk (bounds evaluation memory)
 
 
 def onecycle_lr(lr: float, step: int, total: int, warm: float = 0.3) -> float:
@@ -154,8 +154,10 @@ class Fit:
         out[order] = self.x[rows[order]]
         return self._prepare(out)
 
-    def _chunks(self, which: str, n: int, per_row: int):
-        size = max(1, _EVAL_ELEMENTS // max(1, per_row))
+    def _chunks(self, which: str, n: int, k: int):
+        """Prepared rows of the train/test split in chunks whose activations with ``k``
+        samples per row (0: encode only) stay within the evaluation budget (vae/_memory.py)."""
+        size = rows_per_chunk(self.model, k)
         for i in range(0, n, size):
             yield self._rows(which, torch.arange(i, min(n, i + size), device=self.device))
 
@@ -300,12 +302,9 @@ class Fit:
         self.model.eval()
         total = 0.0
         k = self.config.train_k
-        for xb in self._chunks("test", len(self.test_index), self._row_elements() * k):
+        for xb in self._chunks("test", len(self.test_index), k):
             total += float(self.model.loss_terms(xb, k, 1.0, gen)[0].sum())
         return total / len(self.test_index)
-
-    def _row_elements(self) -> int:
-        return self.n_units * (5 if self.encoding == "vector" else 1)
 
     # --- evaluation ----------------------------------------------------------------------
     @torch.no_grad()
@@ -321,26 +320,25 @@ class Fit:
         self.model.eval()
         if x is not None:
             data = check_data(x, self.encoding)
-            train = test = lambda per: self._array_chunks(data, per)  # noqa: E731
+            train = test = lambda k: self._array_chunks(data, k)  # noqa: E731
             n_train = n_test = len(data)
         else:
             self._need_data()
             n_train, n_test = len(self.train_index), len(self.test_index)
-            train = lambda per: self._chunks("train", n_train, per)  # noqa: E731
-            test = lambda per: self._chunks("test", n_test, per)  # noqa: E731
+            train = lambda k: self._chunks("train", n_train, k)  # noqa: E731
+            test = lambda k: self._chunks("test", n_test, k)  # noqa: E731
         gen = torch.Generator(device=self.device).manual_seed(self.config.seed + 4)
-        per = self._row_elements()
         out: dict[str, Any] = {"iwae_k": k, "n_train": n_train, "n_test": n_test}
         dist = kl = elbo_t = ll_t = 0.0
         kl_lat = torch.zeros(self.config.latents, dtype=torch.float64, device=self.device)
-        for xb in train(per):
+        for xb in train(1):
             d, _ = self.model.neg_elbo_terms(xb, gen)
             mu, logvar = self.model.encode(xb)
             kl_b = self.model.kl(mu, logvar)
             dist += float(d.sum())
             kl_lat += kl_b.sum(0).double()
             kl += float(kl_b.sum())
-        for xb in test(per * k):
+        for xb in test(k):
             d, r = self.model.neg_elbo_terms(xb, gen)
             elbo_t -= float((d + r).sum())
             ll_t += float(self.model.iwae(xb, k, gen).sum())
@@ -371,8 +369,8 @@ class Fit:
         finally:
             self.model.train(was_training)
 
-    def _array_chunks(self, x: np.ndarray, per_row: int):
-        size = max(1, _EVAL_ELEMENTS // max(1, per_row))
+    def _array_chunks(self, x: np.ndarray, k: int):
+        size = rows_per_chunk(self.model, k)
         for i in range(0, len(x), size):
             yield self._prepare(x[i : i + size])
 
@@ -385,7 +383,7 @@ class Fit:
         else:
             x = check_data(x, self.encoding)
         self.model.eval()
-        out = [self.model.encode(xb)[0].cpu() for xb in self._array_chunks(x, self._row_elements())]
+        out = [self.model.encode(xb)[0].cpu() for xb in self._array_chunks(x, 0)]
         return torch.cat(out).numpy().astype(np.float32)
 
     @torch.no_grad()
