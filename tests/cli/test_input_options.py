@@ -43,7 +43,8 @@ def _flags(name) -> set[str]:
 @pytest.mark.parametrize("command", sorted(READERS))
 def test_every_reader_takes_the_same_input_options(command):
     wanted = {flag_of(f) for f in cli_fields(InputOptions)}
-    assert wanted == {"--variable", "--layout", "--bin-size", "--t-start", "--t-stop", "--units"}
+    assert wanted == {"--variable", "--layout", "--bin-size", "--t-start", "--t-stop", "--units",
+                      "--labels", "--sample-rate"}
     assert wanted <= _flags(command)
     args = build_parser().parse_args([command, *READERS[command]])
     assert from_args(InputOptions, args) == InputOptions()

@@ -52,6 +52,8 @@ class InputOptions:
     t_start: float | None = setting(None, gui=False)  # start of the time window (s)
     t_stop: float | None = setting(None, gui=False)  # end of the time window (s)
     units: str | None = setting(None, gui=False)  # units to keep, by id: e.g. "0-9,12" (default all)
+    labels: str | None = setting(None, gui=False)  # phy/Kilosort folder: clusters to keep by label, e.g. "good,mua" or "all" (default good when labelled, else all; never noise)
+    sample_rate: float | None = setting(None, gui=False)  # phy/Kilosort folder: sampling rate in Hz of spike_times.npy (default: params.py's sample_rate)
 
     def __post_init__(self) -> None:
         if self.bin_size is not None and not (self.bin_size > 0 and np.isfinite(self.bin_size)):
@@ -93,7 +95,7 @@ def read_input(path: str | Path, options: InputOptions | None = None):
 
     o = options or InputOptions()
     rec = load_recording(path, bin_size=o.bin_size, t_start=o.t_start, t_stop=o.t_stop,
-                         layout=o.layout, variable=o.variable)
+                         layout=o.layout, variable=o.variable, labels=o.labels, sample_rate=o.sample_rate)
     rows = parse_units(o.units, rec.units["id"])
     return rec if rows is None else rec.select(units=rows)
 

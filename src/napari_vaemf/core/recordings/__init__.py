@@ -1,7 +1,10 @@
-"""Recordings in, fits out: NWB, MATLAB and NumPy spike data as one :class:`Recording`.
+"""Recordings in, fits out: NWB, MATLAB, NumPy, phy / Kilosort and pynapple spike data as
+one :class:`Recording`.
 
-``load_recording(path, **options)`` reads any supported file; ``read_nwb_units`` and
-``bin_spikes`` are the building blocks; ``save_fit_to_nwb`` writes a fit to a new NWB file.
+``load_recording(path, **options)`` reads any supported file or spike-sorter folder;
+``read_nwb_units``, ``read_phy`` and ``bin_spikes`` are the building blocks;
+``recording_from_tsgroup`` and ``latents_to_pynapple`` go to and from pynapple;
+``save_fit_to_nwb`` writes a fit to a new NWB file.
 """
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ from ._arrays import detect_repeats
 from ._binning import SpikeTrains, as_binary, bin_spikes, bin_spikes_lazy
 from ._load import DEFAULT_BIN_SIZE, SUFFIXES, apply_bin_size, load_recording
 from ._nwb import read_nwb_units
+from ._phy import phy_folder, read_phy
+from ._pynapple import is_tsgroup_npz, latents_to_pynapple, recording_from_tsgroup
 from ._recording import Recording
 
 __all__ = [
@@ -17,6 +22,11 @@ __all__ = [
     "load_recording",
     "apply_bin_size",
     "read_nwb_units",
+    "read_phy",
+    "phy_folder",
+    "is_tsgroup_npz",
+    "recording_from_tsgroup",
+    "latents_to_pynapple",
     "bin_spikes",
     "bin_spikes_lazy",
     "as_binary",

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, ParameterError
 from ._arrays import is_spike_list, raster_from_array, spikes_from_list
 from ._binning import SpikeTrains
 from ._matlab import pick_variable, read_mat_arrays
 from ._nwb import read_nwb_units
+from ._phy import read_phy
+from ._pynapple import is_tsgroup_npz, read_tsgroup_npz
 from ._recording import Recording
 
 __all__ = ["load_recording", "apply_bin_size", "DEFAULT_BIN_SIZE", "SUFFIXES"]
@@ -34,8 +36,10 @@ def load_recording(
     variable: str | None = None,
     units_path: str | None = None,
     lazy: bool | None = None,
+    labels: str | None = None,
+    sample_rate: float | None = None,
 ) -> Recording:
-    """Read a recording or configuration file into a :class:`Recording`.
+    """Read a recording or configuration file (or a spike-sorter folder) into a :class:`Recording`.
 
     - ``.nwb``: NWB 2 ``Units.spike_times`` (see :func:`read_nwb_units`), binned at
       ``bin_size`` (default 20 ms) over ``[t_start, t_stop)``; ``units_path`` picks a Units
@@ -45,7 +49,10 @@ def load_recording(
       the array.
     - ``.npy``: a raster or a spike list. ``.npz``: a vaemf configuration file (key
       ``configurations``), else a raster under ``raster`` (or its only array), with optional
-      ``bin_size`` and ``unit_ids``.
+      ``bin_size`` and ``unit_ids``; a pynapple ``TsGroup.save`` file is spike times.
+    - a phy / Kilosort folder (or its ``params.py``): the clusters ``labels`` picks (see
+      :func:`~napari_vaemf.core.recordings._phy.read_phy`), spike samples divided by
+      ``sample_rate`` (default: ``params.py``'s), binned like NWB spike times.
 
     The bin-size rule: spike data are binned at ``bin_size`` (default 20 ms), lazily (dask)
     when ``lazy`` is True or the raster would exceed ``LAZY_CELLS``; a raster that states its
@@ -53,8 +60,15 @@ def load_recording(
     to ``bin_size``; for a raster that states none ``bin_size`` is its label (None: unknown).
     """
     path = Path(path)
+    if path.is_dir() or (path.name.lower() == "params.py" and path.is_file()):
+        folder = path if path.is_dir() else path.parent
+        trains = read_phy(folder, labels=labels, sample_rate=sample_rate)
+        return _bin(trains, bin_size, t_start, t_stop, lazy)
     if not path.is_file():
         raise InputError(path, "file not found")
+    if labels is not None or sample_rate is not None:
+        raise ParameterError(f"{path}: --labels and --sample-rate apply to spike-sorter (phy / Kilosort) "
+                             "folders only")
     suffix = path.suffix.lower()
     if suffix == ".nwb":
         trains = read_nwb_units(path, units_path=units_path)
@@ -114,13 +128,17 @@ def _load_npz(path, bin_size, t_start, t_stop, layout, repeats, variable, lazy) 
         with open(path, "rb") as fh:
             z = np.load(fh, allow_pickle=False)
             if not isinstance(z, np.lib.npyio.NpzFile):  # a plain .npy under a .npz name
-                configs, arrays = False, {"raster": np.asarray(z)}
+                configs, tsgroup, arrays = False, False, {"raster": np.asarray(z)}
             else:
                 with z:
+                    tsgroup = is_tsgroup_npz(z.files)  # pynapple's TsGroup.save: spike times
                     configs = "configurations" in z.files
-                    arrays = {} if configs else {k: z[k] for k in z.files}
+                    skip = ("_metadata",) if tsgroup else ()  # a pickle: never read
+                    arrays = {} if configs else {k: z[k] for k in z.files if k not in skip}
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
         raise InputError(path, f"cannot read this .npz file: {err}") from err
+    if tsgroup:
+        return _bin(read_tsgroup_npz(arrays, path), bin_size, t_start, t_stop, lazy)
     if configs:
         from ..configs import load_configurations
 
