@@ -1,4 +1,5 @@
-"""napari reader contribution for ``*.nwb``, ``*.mat``, ``*.npy``, ``*.npz``.
+"""napari reader contribution for ``*.nwb``, ``*.mat``, ``*.npy``, ``*.npz`` and phy / Kilosort
+folders (the folder itself, or its ``params.py``).
 
 Which files it claims (:func:`get_reader`, which only looks at the first bytes and, for
 NumPy files, the array header and a few values):
@@ -6,7 +7,8 @@ NumPy files, the array header and a few values):
 - **None** (napari may use another reader) for everything that is not a file of a kind we
   read: a missing path, several paths, a ``.nwb``/``.mat`` without the HDF5 or MATLAB
   signature, a ``.npy``/``.npz`` holding an image (grey or RGB floats, an image stack) rather
-  than a raster, spike list or unit vectors.
+  than a raster, spike list or unit vectors; a folder (or a ``params.py``) that holds no
+  ``spike_times.npy``, ``spike_clusters.npy`` or ``spike_templates.npy``.
 - **A reader** for every file of our kinds, including damaged or unsupported ones (NWB 1.x,
   NWB without Units, zero or invalid spike times, truncated HDF5, a ``.mat`` without a
   usable array). The reader does the work in
@@ -27,7 +29,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from napari_vaemf.core.recordings import SUFFIXES, load_recording
+from napari_vaemf.core.recordings import SUFFIXES, is_tsgroup_npz, load_recording, phy_folder
 
 from .layers import recording_layer
 
@@ -93,7 +95,7 @@ def _looks_readable(path: Path) -> bool:
     try:
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()
-            if "configurations.npy" in names:
+            if "configurations.npy" in names or is_tsgroup_npz(names):  # ours, or pynapple's TsGroup.save
                 return True
             arrays = [n for n in names if n.endswith(".npy") and n[:-4] not in ("bin_size", "unit_ids", "t_start")]
             pick = "raster.npy" if "raster.npy" in arrays else (arrays[0] if len(arrays) == 1 else None)
@@ -106,19 +108,21 @@ def _looks_readable(path: Path) -> bool:
 
 
 def get_reader(path: str | list[str]) -> Callable[[Any], list] | None:
-    """napari's entry point: a reader for a single supported file, else None."""
+    """napari's entry point: a reader for a single supported file or spike-sorter folder, else None."""
     if isinstance(path, (list, tuple)):
         if len(path) != 1:
             return None
         path = path[0]
     p = Path(path)
+    if phy_folder(p) is not None:
+        return read_recording
     if not _looks_readable(p):
         return None
     return read_recording
 
 
 def read_recording(path: str | list[str]) -> list[tuple]:
-    """Read one file into a list with one image LayerDataTuple (raises InputError when bad)."""
+    """Read one file or folder into a list with one image LayerDataTuple (raises InputError when bad)."""
     if isinstance(path, (list, tuple)):
         path = path[0]
     rec = load_recording(path)
