@@ -694,9 +694,17 @@ def unrecorded_page() -> str:
         "record one, run its command from the repository root, then "
         "`python scripts/make_results_pages.py`.", machine=False)]
     out.append("\n")
-    rows = [[what, f"`{cmd}`", "recorded, not shown yet" if (RESULTS / name).exists() else "not recorded"]
+    rows = [[what, f"`{cmd}`", "recorded, below" if (RESULTS / name).exists() else "not recorded"]
             for what, cmd, name in UNRECORDED]
     out.append(table(["measurement", "command", "results/ JSON"], rows))
+    for what, cmd, name in UNRECORDED:
+        if not (RESULTS / name).exists():
+            continue
+        data = load(name)
+        out.append(f"\n## {what[0].upper() + what[1:]}\n\n```bash\n{cmd}\n```\n\n")
+        scalars = [[f"`{k}`", f(v, 4) if isinstance(v, float) else str(v)]
+                   for k, v in data.items() if isinstance(v, (int, float, str, bool))]
+        out.append(table(["quantity", "value"], scalars))
     out.append(
         "\nThe numbers last copied by hand (before this site) are in the README of commit "
         f"`{LAST_HAND_COPIED}`: `git show {LAST_HAND_COPIED}:README.md`.\n")
