@@ -69,6 +69,16 @@ EXAMPLES: dict[str, list[str]] = {
         "vaemf validate runs/cw --data test.npz --train train.npz -o val/",
         "vaemf validate runs/rec --data retina.mat --split odd-repeats -o val/   # test on odd repeats, baselines on even",
     ],
+    "align": [
+        "vaemf align runs/mtl --list                 # the tables and event series of the recording",
+        "vaemf align runs/mtl --table encoding_table --time boundary1_time --by stimCategory --window -1 3 -o al/",
+        "vaemf align runs/mtl --table events --time timestamps --by data --window -0.5 1 -o ttl/",
+    ],
+    "decode": [
+        "vaemf decode runs/maze --behavior processing/behavior/Position -o dec/",
+        "vaemf decode runs/hd --behavior processing/behavior/CompassDirection -o dec/   # angles: circular",
+        "vaemf decode runs/rec --behavior tracking.csv --angles heading -o dec/   # first column: time (s)",
+    ],
 }
 
 _CODE = re.compile(r"(`+[^`]*`+)")

@@ -27,6 +27,8 @@ SUBCOMMANDS: tuple[str, ...] = (
     "_capacity",
     "_extract",
     "_validate",
+    "_align",
+    "_decode",
 )
 
 
