@@ -8,6 +8,10 @@
 2. salamander_latents.png: the salamander retina (50 x 283,041 bins of 20 ms) opened with the
    Load recording widget and fitted, zoomed onto 40 s of the recording.
 3. capacity_curie_weiss.png: the Capacity widget's sweep on Curie-Weiss data, with its verdict.
+4. trials_mtl.png: the human MTL recording (35 units, 20 ms bins) fitted with K = 2 and its
+   90 video clips aligned to their first boundary by stimulus category with the Trials
+   widget: markers at the boundaries above the raster, the aligned raster below it, the mean
+   ± s.e.m. of each latent per category in the dock.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data"
 SALAMANDER = DATA / "marre2014-salamander-retina-50" / "original_data_num_neurons_50_1.mat"
+MTL = DATA / "nwb-human-mtl-zheng2022-sub4" / "sub-4_ses-4_ecephys+image.nwb"
 
 log = logging.getLogger("screenshots")
 
@@ -132,11 +137,42 @@ def capacity(out: Path, app, epochs: int) -> None:
     viewer.close()
 
 
+def trials_mtl(out: Path, app, epochs: int) -> None:
+    import napari
+
+    from napari_vaemf._widgets._fit import FitWidget
+    from napari_vaemf._widgets._trials import TrialsWidget
+
+    if not MTL.exists():
+        log.warning("skipping the trials screenshot: %s not found", MTL)
+        return
+    viewer = napari.Viewer(show=True)
+    viewer.window.resize(1700, 1050)
+    (layer,) = viewer.open(str(MTL), plugin="napari-vaemf")
+    fit_w = FitWidget(viewer)
+    viewer.window.add_dock_widget(fit_w, name="Fit VAE", area="right")
+    fit_w.form.set_values(latents=2, epochs=epochs, device="cpu", seed=0)
+    fit_w.start_button.click()
+    wait(app, fit_w)
+    fit_w.close()
+    viewer.window.remove_dock_widget(fit_w)
+    w = TrialsWidget(viewer)
+    viewer.window.add_dock_widget(w, name="Trials", area="right")
+    w.form.set_values(table="encoding_table", time="boundary1_time", by="stimCategory", window=(-1.0, 3.0))
+    w.start_button.click()
+    wait(app, w)
+    n = layer.data.shape[0]
+    zoom_to(viewer, -4, 110, -40, n + 80)
+    save(viewer, out / "trials_mtl.png", app)
+    w.close()
+    viewer.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description="render the README screenshots")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     ap.add_argument("--quick", action="store_true", help="few epochs (to check the script)")
-    ap.add_argument("--only", choices=["hopfield", "salamander", "capacity"], default=None)
+    ap.add_argument("--only", choices=["hopfield", "salamander", "capacity", "trials"], default=None)
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     import os
@@ -159,6 +195,7 @@ def main() -> None:
         "hopfield": (hopfield_fit_theory, 3 if args.quick else 60),
         "salamander": (salamander, 1 if args.quick else 6),
         "capacity": (capacity, 3 if args.quick else 120),
+        "trials": (trials_mtl, 1 if args.quick else 10),
     }
     for name, (fn, epochs) in jobs.items():
         if args.only in (None, name):
