@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from napari_vaemf.core.errors import ParameterError
-from napari_vaemf.core.trials import stimulus_locked_share, variance_partition
+from napari_vaemf.core.trials import stimulus_locked_share, stimulus_locked_text, variance_partition
 
 
 def _repeated(r: int, p: int, amplitude: float, sigma: float, seed: int = 0) -> np.ndarray:
@@ -51,3 +51,9 @@ def test_the_share_does_not_depend_on_how_the_latent_axes_are_rotated_or_scaled_
 def test_bad_repeats_are_refused(repeats, match):
     with pytest.raises(ParameterError, match=match):
         stimulus_locked_share(np.zeros((100, 2)), repeats)
+
+
+def test_the_status_sentence_states_the_share_or_nothing():
+    z = _repeated(r=50, p=200, amplitude=1.0, sigma=0.5)
+    assert stimulus_locked_text(z, 50) == " Stimulus-locked share of the latent variance: 0.67 (50 repeats)."
+    assert stimulus_locked_text(z, None) == stimulus_locked_text(z, 1) == stimulus_locked_text(z, 7) == ""

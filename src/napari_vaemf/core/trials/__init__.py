@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from ._align import DROP_REASONS, AlignSettings, Aligned, align
 from ._plot import GROUP_COLORS, draw_aligned, group_legend, plot_aligned
-from ._repeats import stimulus_locked_share, variance_partition
+from ._repeats import stimulus_locked_share, stimulus_locked_text, variance_partition
 from ._tables import MAX_GROUPS, EventTable, find_tables, read_table
 
 __all__ = [
     "EventTable", "find_tables", "read_table", "MAX_GROUPS",
     "AlignSettings", "Aligned", "align", "DROP_REASONS",
     "GROUP_COLORS", "draw_aligned", "plot_aligned", "group_legend",
-    "stimulus_locked_share", "variance_partition",
+    "stimulus_locked_share", "stimulus_locked_text", "variance_partition",
 ]

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import ParameterError
 
-__all__ = ["stimulus_locked_share", "variance_partition"]
+__all__ = ["stimulus_locked_share", "variance_partition", "stimulus_locked_text"]
 
 
 def variance_partition(latents, repeats: int) -> dict:
@@ -58,3 +58,12 @@ def stimulus_locked_share(latents, repeats: int) -> float:
     ``latents``: (T, K) with T = repeats × bins per repeat, repeat-major (as fits keep them).
     """
     return variance_partition(latents, repeats)["stimulus_locked_share"]
+
+
+def stimulus_locked_text(latents, repeats: int | None) -> str:
+    """" Stimulus-locked share of the latent variance: 0.42 (297 repeats)." for a status
+    line, or "" when there are no repeats to split by (or the rows do not split into them)."""
+    if latents is None or not repeats or int(repeats) < 2 or len(latents) % int(repeats):
+        return ""
+    share = stimulus_locked_share(latents, int(repeats))
+    return f" Stimulus-locked share of the latent variance: {share:.2f} ({int(repeats)} repeats)."
