@@ -1,7 +1,9 @@
 """``vaemf capacity INPUT -o DIR``: rate vs bipartite MI, and how many latents the data need.
 
 Writes ``DIR/capacity.json`` (bipartite_mi_nats, sweep, latents_needed, mean_field, the
-verdict and every fit) and ``DIR/capacity.png``.
+verdict and every fit) and ``DIR/capacity.png``. Each fit is kept in DIR as it finishes
+(``fit-K<k>-r<r>.json``/``.npy``), so the same command resumes an interrupted sweep without
+redoing them; ``--scheduler local:N`` or a Dask scheduler address runs the fits there.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from napari_vaemf.cli._common import (
     run_input_options,
 )
 from napari_vaemf.core.capacity import CapacitySettings
+from napari_vaemf.core.capacity._tasks import SweepStore, sweep_key
 from napari_vaemf.core.configs import jsonable
 from napari_vaemf.core.data import prepare
 from napari_vaemf.core.errors import InputError, ParameterError
@@ -97,8 +100,10 @@ def _sweep_into(folder, args: argparse.Namespace, settings: CapacitySettings) ->
     settings = replace(settings, layout=_layout(settings.cuts, rec.model, n))
     parts = default_partitions(n, settings.layout, settings.random_partitions, settings.seed)
     patterns = rec.truth.get("patterns") if rec.model == "hopfield" else None
+    store = SweepStore(folder, sweep_key(x, test_index, data.encoding, settings,
+                                         settings.vae_config()))
     job = capacity_sweep(x, data.encoding, test_index=test_index, settings=settings,
-                         partitions=parts, directions=patterns,
+                         partitions=parts, directions=patterns, store=store,
                          reference=exact_estimates(rec.model, rec.params, rec.truth, parts))
     report = drive(job)
     out = report.to_json()

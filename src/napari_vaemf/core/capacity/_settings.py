@@ -37,6 +37,7 @@ class CapacitySettings:
     model_mi_samples: int = setting(500, gui=False)  # model samples for the model-based MI
     max_samples: int | None = setting(None, gui=False)  # use at most this many samples (evenly spaced), to keep runs short
     device: str = "auto"  # where to train: auto (CUDA, then MPS, then CPU), cpu, cuda, mps
+    scheduler: str = "serial"  # where the fits run: serial (here), local:N (a Dask LocalCluster of N processes) or a scheduler address (tcp://host:8786)
     seed: int = setting(0, min=0, max=2**31 - 1)  # seed of the cuts, the split and the first fit
     layout: str | tuple | None = setting(None, cli=False, gui=False)  # resolved cuts: None, "ordered" or (L, L)
 
@@ -49,6 +50,9 @@ class CapacitySettings:
             raise ParameterError(f"--decoders must name mlp and/or identity, got {' '.join(self.decoders)}")
         if not 0.0 < self.test_fraction < 1.0:
             raise ParameterError(f"--test-fraction must be in (0, 1), got {self.test_fraction}")
+        from napari_vaemf.core.capacity._dask import parse_scheduler
+
+        parse_scheduler(self.scheduler)
         if self.max_samples is not None and self.max_samples < 4:
             raise ParameterError(f"--max-samples must be >= 4, got {self.max_samples}")
 

@@ -15,17 +15,18 @@ K on the same held-out samples (the statistical resolution of the test set).
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, replace
+from dataclasses import asdict
 
 import numpy as np
 
 from napari_vaemf.core import stats
 from napari_vaemf.core.capacity._estimate import MIEstimate, plugin_bipartite_mi
 from napari_vaemf.core.capacity._infonce import InfoNCEConfig, infonce_bipartite_mi
-from napari_vaemf.core.capacity._model import fit_rate, model_bipartite_mi
 from napari_vaemf.core.capacity._partitions import Bipartition, default_partitions
 from napari_vaemf.core.capacity._report import CapacityReport, SweepPoint, headline_mi
+from napari_vaemf.core.capacity._dask import parse_scheduler, run_on_dask
 from napari_vaemf.core.capacity._settings import CapacitySettings
+from napari_vaemf.core.capacity._tasks import FitTask, SweepStore, TaskData, task_job
 from napari_vaemf.core.data import heldout_split
 from napari_vaemf.core.errors import ParameterError
 from napari_vaemf.core.progress import Job, Progress
@@ -98,24 +99,27 @@ def capacity_sweep(x: np.ndarray, encoding: str, k_max: int | None = None,
                    settings: CapacitySettings | None = None,
                    partitions: list[Bipartition] | None = None,
                    directions: np.ndarray | None = None,
-                   reference: list[MIEstimate] | None = None) -> Job[CapacityReport]:
-    """Fit K = 1..k_max latents with ``seeds`` seeds each and build the capacity report.
+                   reference: list[MIEstimate] | None = None,
+                   store: SweepStore | None = None) -> Job[CapacityReport]:
+    """Fit K = 1..k_max latents with ``seeds`` restarts each and build the capacity report.
 
     ``k_max``, ``seeds`` and ``config`` default to ``settings``' (``config`` is a
     :class:`~napari_vaemf.core.vae.VAEConfig` template; its ``latents`` and ``seed`` are
     replaced per fit). ``test_index`` are rows never trained on (default: random rows, a
-    ``settings.test_fraction`` of them, by :func:`napari_vaemf.core.data.heldout_split`); each fit early-stops on its own holdout of the rest.
-    ``directions`` (N, P) add a plug-in estimate over the binned half overlaps;
-    ``reference`` (e.g. :func:`exact_estimates`) are reported next to the estimates.
+    ``settings.test_fraction`` of them, by :func:`napari_vaemf.core.data.heldout_split`);
+    each fit early-stops on its own holdout of the rest. ``directions`` (N, P) add a plug-in
+    estimate over the binned half overlaps; ``reference`` (e.g. :func:`exact_estimates`) are
+    reported next to the estimates. Each (K, restart) fit is a task
+    (:mod:`._tasks`) run here or on ``settings.scheduler`` (:mod:`._dask`); with ``store``
+    every finished fit is kept as it finishes and fits already stored are not redone.
     A generator yielding :class:`Progress`; closing it stops at the next yield.
     """
-    from napari_vaemf.core.vae import Fit
-
     st = settings or CapacitySettings()
     k_max = st.k_max if k_max is None else int(k_max)
     seeds = st.seeds if seeds is None else int(seeds)
     if k_max < 1 or seeds < 1:
         raise ParameterError(f"need k_max >= 1 and seeds >= 1, got {k_max}, {seeds}")
+    mode, _ = parse_scheduler(st.scheduler)
     x = np.asarray(x)
     t, n = x.shape[0], x.shape[1]
     if test_index is None:  # plain arrays: the i.i.d. rule (recordings come with a split)
@@ -130,50 +134,33 @@ def capacity_sweep(x: np.ndarray, encoding: str, k_max: int | None = None,
                                       directions)
     mi = list(reference or []) + mi
     base = config or st.vae_config()
-    triplets = np.zeros((0, 3), dtype=np.int64)
-    data_stats = (stats.population_stats(x_test.astype(np.float64), triplets)
-                  if encoding != "vector" else None)
-    points: list[SweepPoint] = []
-    per_sample: dict[tuple[int, int], np.ndarray] = {}
-    for k in range(1, k_max + 1):
-        for s in range(seeds):
-            fit = None
-            for dec in st.decoders:  # pick by the fit's own validation split, never the test
-                feats = 0 if dec == "identity" or not base.features else max(base.features, k)
-                cfg = replace(base, latents=k, seed=base.seed + s, decoder=dec, features=feats)
-                cand = Fit(x_train, encoding, cfg)
-                stage = f"fit K={k} seed={s} {dec}"
-                for rec in cand.train():
-                    yield Progress(stage, rec.step, rec.total, rec.metrics)
-                if fit is None or cand.best_test_neg_elbo < fit.best_test_neg_elbo:
-                    fit = cand
-            cfg = fit.config
-            m = fit.evaluate(x_test)
-            per_sample[(k, s)] = per_sample_loglik(fit, x_test)
-            rate = fit_rate(fit, metrics=m, threshold_nats=st.rate_threshold_nats)
-            errors = {}
-            if data_stats is not None:
-                sample = fit.sample(len(x_test), seed=cfg.seed + 7).astype(np.float64)
-                model_stats = stats.population_stats(sample, triplets)
-                errors = stats.compare(model_stats, data_stats)
-                iu = np.triu_indices(n, 1)
-                errors["cov_rms_error"] = float(np.sqrt(np.mean(
-                    (model_stats.cov[iu] - data_stats.cov[iu]) ** 2)))
-            model_mi = None
-            if st.model_mi:
-                est = yield from model_bipartite_mi(fit, parts[0], samples=st.model_mi_samples,
-                                                    seed=cfg.seed)
-                model_mi = est.as_dict()
-            points.append(SweepPoint(k, cfg.seed, rate.total_nats, list(rate.per_latent_nats),
-                                     rate.active, float(m["test_loglik_nats"]),
-                                     float(m["test_elbo_nats"]), errors, model_mi,
-                                     fit.epoch, fit.train_seconds, cfg.decoder,
-                                     float(fit.best_test_neg_elbo)))
-            log.info("K=%d seed=%d: test log-lik %.4f, rate %.4f", k, cfg.seed,
-                     m["test_loglik_nats"], rate.total_nats)
-            yield Progress("sweep", len(points), k_max * seeds,
-                           {"K": k, "test_loglik": float(m["test_loglik_nats"]),
-                            "rate": rate.total_nats})
+    data = TaskData(x_train, x_test, encoding, base, tuple(st.decoders), st.rate_threshold_nats,
+                    parts[0] if st.model_mi else None, st.model_mi_samples,
+                    stats.population_stats(x_test.astype(np.float64), np.zeros((0, 3), np.int64))
+                    if encoding != "vector" else None)
+    tasks = [FitTask(k, s) for k in range(1, k_max + 1) for s in range(seeds)]
+    results: dict[FitTask, dict] = store.load() if store is not None else {}
+    results = {task: r for task, r in results.items() if task in tasks}
+    if results:
+        log.info("resuming a sweep: %d of %d fits already done", len(results), len(tasks))
+
+    def done(task: FitTask, result: dict) -> None:
+        results[task] = result
+        if store is not None:
+            store.save(task, result)
+
+    pending = [task for task in tasks if task not in results]
+    if mode == "serial":
+        for task in pending:
+            done(task, (yield from task_job(task, data)))
+            point = results[task]["point"]
+            yield Progress("sweep", len(results), len(tasks),
+                           {"K": task.latents, "test_loglik": point["test_loglik_nats"],
+                            "rate": point["rate_nats"]})
+    elif pending:
+        yield from run_on_dask(st.scheduler, pending, data, done)
+    points = [SweepPoint(**results[task]["point"]) for task in tasks]
+    per_sample = {(task.latents, task.restart): results[task]["per_sample"] for task in tasks}
     report = CapacityReport(points, mi, None, True, 0.0,
                             settings={**asdict(st), "k_max": k_max, "seeds": seeds,
                                       "vae": base.to_dict(), "n_units": int(n),

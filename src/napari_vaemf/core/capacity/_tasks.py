@@ -1,0 +1,164 @@
+"""One fit of a capacity sweep as a task: a pure function of the data, K, the restart and the
+settings, so the same results come out whether it runs here, on a Dask LocalCluster or on a
+cluster, and a sweep can resume from the fits it already finished.
+
+- :class:`FitTask` names one fit (K, restart); :func:`task_job` runs it as a generator of
+  :class:`~napari_vaemf.core.progress.Progress` records (the serial path streams the fit's
+  progress); :func:`run_task` runs it to the end (what a Dask worker calls).
+- :class:`SweepStore` keeps finished fits (``fit-K<k>-r<r>.json`` + ``.npy`` of per-sample
+  held-out log-likelihoods) in a run folder (:mod:`napari_vaemf.core.runs`), each added in
+  its own transaction, and hands back the ones whose sweep key (data fingerprint + the
+  settings that change a fit) matches.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from napari_vaemf.core import stats
+from napari_vaemf.core.capacity._report import SweepPoint
+from napari_vaemf.core.progress import Job, Progress, drive
+
+__all__ = ["FitTask", "TaskData", "task_job", "run_task", "SweepStore", "sweep_key"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FitTask:
+    """One fit of the sweep: K latents, restart r (seed = base seed + r)."""
+
+    latents: int
+    restart: int
+
+    @property
+    def name(self) -> str:
+        return f"fit-K{self.latents}-r{self.restart}"
+
+
+@dataclass
+class TaskData:
+    """What every fit of a sweep shares (sent once to each Dask worker)."""
+
+    x_train: np.ndarray  # (T_train, N[, 3]) rows the fits train (and early-stop) on
+    x_test: np.ndarray  # (T_test, N[, 3]) rows never trained on, for judging
+    encoding: str  # "binary" | "spin" | "vector"
+    base: Any  # VAEConfig template (latents, seed, decoder, features replaced per fit)
+    decoders: tuple[str, ...]  # decoder kinds tried per fit; the best on validation wins
+    rate_threshold_nats: float  # a latent is active above this rate
+    partition: Any | None  # the cut for the model-based MI (None: skip it)
+    model_mi_samples: int  # model samples for the model-based MI
+    data_stats: Any | None  # population statistics of x_test (None for vectors)
+
+
+def task_job(task: FitTask, data: TaskData) -> Job[dict]:
+    """Fit ``task`` and judge it on the held-out rows: returns ``{"point": SweepPoint as a
+    dict, "per_sample": held-out log-likelihood of every test row}``."""
+    from napari_vaemf.core.capacity._model import fit_rate, model_bipartite_mi
+    from napari_vaemf.core.capacity._sweep import per_sample_loglik
+    from napari_vaemf.core.vae import Fit
+
+    k, base = task.latents, data.base
+    fit = None
+    for dec in data.decoders:  # pick by the fit's own validation split, never the test
+        feats = 0 if dec == "identity" or not base.features else max(base.features, k)
+        cfg = replace(base, latents=k, seed=base.seed + task.restart, decoder=dec, features=feats)
+        cand = Fit(data.x_train, data.encoding, cfg)
+        stage = f"fit K={k} restart {task.restart} {dec}"
+        for rec in cand.train():
+            yield Progress(stage, rec.step, rec.total, rec.metrics)
+        if fit is None or cand.best_test_neg_elbo < fit.best_test_neg_elbo:
+            fit = cand
+    cfg = fit.config
+    m = fit.evaluate(data.x_test)
+    per_sample = per_sample_loglik(fit, data.x_test)
+    rate = fit_rate(fit, metrics=m, threshold_nats=data.rate_threshold_nats)
+    errors: dict[str, float] = {}
+    if data.data_stats is not None:
+        sample = fit.sample(len(data.x_test), seed=cfg.seed + 7).astype(np.float64)
+        model_stats = stats.population_stats(sample, np.zeros((0, 3), dtype=np.int64))
+        errors = stats.compare(model_stats, data.data_stats)
+        iu = np.triu_indices(data.x_test.shape[1], 1)
+        errors["cov_rms_error"] = float(np.sqrt(np.mean(
+            (model_stats.cov[iu] - data.data_stats.cov[iu]) ** 2)))
+    model_mi = None
+    if data.partition is not None:
+        est = yield from model_bipartite_mi(fit, data.partition, samples=data.model_mi_samples,
+                                            seed=cfg.seed)
+        model_mi = est.as_dict()
+    point = SweepPoint(k, cfg.seed, rate.total_nats, list(rate.per_latent_nats), rate.active,
+                       float(m["test_loglik_nats"]), float(m["test_elbo_nats"]), errors,
+                       model_mi, fit.epoch, fit.train_seconds, cfg.decoder,
+                       float(fit.best_test_neg_elbo))
+    log.info("K=%d seed=%d: test log-lik %.4f, rate %.4f", k, cfg.seed,
+             m["test_loglik_nats"], rate.total_nats)
+    return {"point": asdict(point), "per_sample": per_sample}
+
+
+def run_task(task: FitTask, data: TaskData, threads: int | None = None) -> dict:
+    """:func:`task_job` run to the end (a Dask task); ``threads`` pins torch's thread count."""
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(int(threads))
+    return drive(task_job(task, data), bar=False)
+
+
+# settings that do not change any one fit: a sweep with other values reuses stored fits
+_NOT_IN_KEY = ("k_max", "seeds", "scheduler", "device", "tolerance_nats", "rel_tolerance",
+               "infonce", "infonce_steps", "max_samples")
+
+
+def sweep_key(x: np.ndarray, test_index: np.ndarray, encoding: str, settings, base) -> str:
+    """Identifies a sweep's fits: the data, the held-out rows, the settings that change a fit
+    (CapacitySettings less :data:`_NOT_IN_KEY`) and the VAEConfig template ``base``."""
+    h = hashlib.sha256(f"{encoding}|{x.shape}|{x.dtype.str}|".encode())
+    h.update(np.ascontiguousarray(x).tobytes())
+    h.update(np.ascontiguousarray(test_index, dtype=np.int64).tobytes())
+    fit_settings = {k: v for k, v in asdict(settings).items() if k not in _NOT_IN_KEY}
+    base_dict = {k: v for k, v in base.to_dict().items() if k != "device"}
+    h.update(json.dumps([fit_settings, base_dict], sort_keys=True, default=str).encode())
+    return h.hexdigest()[:32]
+
+
+class SweepStore:
+    """Finished fits of one sweep in a run folder (a :class:`~napari_vaemf.core.runs.RunFolder`
+    held by this process), so an interrupted sweep resumes where it stopped."""
+
+    def __init__(self, folder, key: str):
+        self.folder, self.key = folder, key
+
+    def load(self) -> dict[FitTask, dict]:
+        """The fits already stored under this sweep's key (others are ignored)."""
+        out: dict[FitTask, dict] = {}
+        for path in sorted(self.folder.path.glob("fit-K*-r*.json")):
+            try:
+                meta = json.loads(path.read_text())
+                if meta.get("sweep_key") != self.key:
+                    continue
+                task = FitTask(int(meta["latents"]), int(meta["restart"]))
+                per = np.load(path.with_suffix(".npy"), allow_pickle=False)
+            except (OSError, ValueError, KeyError) as err:
+                log.warning("ignoring stored fit %s: %s", path.name, err)
+                continue
+            out[task] = {"point": meta["point"], "per_sample": per}
+        return out
+
+    def save(self, task: FitTask, result: dict) -> None:
+        """Add one finished fit to the folder (both of its files at once)."""
+        from napari_vaemf.core.runs import defer_sigint
+
+        meta = {"sweep_key": self.key, "latents": task.latents, "restart": task.restart,
+                "point": result["point"]}
+        buf = io.BytesIO()
+        np.save(buf, np.asarray(result["per_sample"], dtype=np.float64), allow_pickle=False)
+        with defer_sigint(reraise=False), self.folder.begin() as txn:
+            txn.write_bytes(f"{task.name}.json", json.dumps(meta, default=float).encode())
+            txn.write_bytes(f"{task.name}.npy", buf.getvalue())
+            txn.commit(keep=True)

@@ -1,0 +1,106 @@
+"""A sweep's fits as tasks: stored as they finish, resumed without redoing them, and the same
+numbers on a Dask LocalCluster as in this process, even when a worker dies mid-sweep."""
+from __future__ import annotations
+
+import os
+import signal
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from napari_vaemf.core.capacity import CapacitySettings, _tasks, capacity_sweep
+from napari_vaemf.core.capacity._dask import parse_scheduler
+from napari_vaemf.core.capacity._tasks import SweepStore, sweep_key
+from napari_vaemf.core.errors import ParameterError
+from napari_vaemf.core.progress import drive
+from napari_vaemf.core.runs import RunFolder, verify_run
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def _settings(**kw):
+    values = dict(k_max=2, seeds=2, epochs=3, batch_size=128, infonce=False, model_mi=False,
+                  random_partitions=1, device="cpu")
+    return CapacitySettings(**{**values, **kw})
+
+
+@pytest.fixture
+def x(cw_samples):
+    return cw_samples(12, 1.3, 1200, seed=3)
+
+
+def _sweep(x, st, store=None):
+    return drive(capacity_sweep(x, "spin", settings=st, store=store), bar=False)
+
+
+def test_scheduler_strings():
+    assert parse_scheduler("serial") == ("serial", None)
+    assert parse_scheduler("local:3") == ("local", 3)
+    assert parse_scheduler("tcp://10.0.0.1:8786")[0] == "address"
+    for bad in ("local:0", "local:x", "cluster"):
+        with pytest.raises(ParameterError, match="--scheduler"):
+            CapacitySettings(scheduler=bad)
+
+
+def test_sweep_stores_fits_and_resumes_without_redoing_them(x, tmp_path, monkeypatch):
+    st = _settings()
+    test_index = np.arange(0, len(x), 5)
+    key = sweep_key(x, test_index, "spin", st, st.vae_config())
+    with RunFolder.open(tmp_path / "cap") as folder:
+        first = drive(capacity_sweep(x, "spin", settings=st, test_index=test_index,
+                                     store=SweepStore(folder, key)), bar=False)
+        names = set(verify_run(folder.path).files)
+        assert {f"fit-K{k}-r{r}.{ext}" for k in (1, 2) for r in (0, 1) for ext in ("json", "npy")} <= names
+
+        def refuse(*a, **k):
+            raise AssertionError("a stored fit was fitted again")
+
+        monkeypatch.setattr(_tasks, "task_job", refuse)
+        import napari_vaemf.core.capacity._sweep as sweep_mod
+
+        monkeypatch.setattr(sweep_mod, "task_job", refuse)
+        again = drive(capacity_sweep(x, "spin", settings=st, test_index=test_index,
+                                     store=SweepStore(folder, key)), bar=False)
+    assert [p.test_loglik_nats for p in again.points] == [p.test_loglik_nats for p in first.points]
+    assert again.latents_needed == first.latents_needed
+    # other fit settings: another key, nothing reused
+    other = sweep_key(x, test_index, "spin", _settings(epochs=4), st.vae_config())
+    assert other != key
+
+
+def _workers():
+    import psutil
+
+    out = []
+    for p in psutil.Process().children(recursive=True):
+        try:
+            cmd = " ".join(p.cmdline())
+        except psutil.Error:
+            continue
+        if "resource_tracker" not in cmd and ("spawn_main" in cmd or "forkserver" in cmd):
+            out.append(p)
+    return out
+
+
+@pytest.mark.slow
+def test_local_cluster_gives_the_serial_numbers_and_survives_a_dead_worker(x):
+    st = _settings(seeds=3, epochs=8)
+    serial = _sweep(x, st)
+    job = capacity_sweep(x, "spin", settings=replace(st, scheduler="local:2"))
+    killed = []
+    try:
+        while True:
+            rec = next(job)
+            if rec.stage == "sweep" and not killed and rec.step < rec.total - 1:
+                workers = _workers()
+                assert workers, "no worker process found"
+                os.kill(workers[0].pid, signal.SIGKILL)  # mid-sweep: its task is retried
+                killed.append(workers[0].pid)
+    except StopIteration as stop:
+        dask = stop.value
+    assert killed
+    a = np.array([p.test_loglik_nats for p in serial.points])
+    b = np.array([p.test_loglik_nats for p in dask.points])
+    assert np.allclose(a, b, atol=1e-6, rtol=0)
+    assert dask.latents_needed == serial.latents_needed
