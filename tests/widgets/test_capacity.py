@@ -26,3 +26,25 @@ def test_tiny_sweep(make_napari_viewer, press_and_wait):
     assert np.allclose(ys, [r["test_loglik_nats"] for r in rep.per_k()])
     w.close()
     sim.close()
+
+
+def test_sweep_on_a_local_cluster_from_napari(make_napari_viewer, press_and_wait):
+    """The scheduler setting sends the fits to a Dask LocalCluster; progress still shows."""
+    viewer = make_napari_viewer()
+    sim = SimulateWidget(viewer)
+    sim.form.set_values(model="curie-weiss", n=8, beta_j=1.5, samples=400, seed=3)
+    press_and_wait(sim)
+    w = CapacityWidget(viewer)
+    assert "scheduler" in w.form.widgets
+    w.form.set_values(k_max=2, seeds=1, epochs=2, batch_size=128, device="cpu", infonce=False,
+                      model_mi=False, scheduler="local:2")
+    seen = []
+    shown = w.runner.on_progress
+    w.runner.on_progress = lambda rec: (seen.append(rec.stage), shown(rec))
+    press_and_wait(w, timeout=180_000)
+    assert "sweep" in seen  # one record per finished fit, from the cluster
+    rep = w.report
+    assert rep is not None and sorted({p.latents for p in rep.points}) == [1, 2]
+    assert "Verdict" in w.status.text()
+    w.close()
+    sim.close()
