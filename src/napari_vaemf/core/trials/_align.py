@@ -43,10 +43,6 @@ class AlignSettings:
     placeholders: bool = setting(True)  # in interval tables, a time equal to the row's start_time or exactly 0 (in another column) marks an absent event
 
     def __post_init__(self) -> None:
-        if not isinstance(self.table, str) or not self.table.strip():
-            raise ParameterError("--table must name an interval table or event series")
-        if not isinstance(self.time, str) or not self.time.strip():
-            raise ParameterError("--time must name a column")
         if self.by is not None and not str(self.by).strip():
             self.by = None
         w = tuple(self.window)
