@@ -59,7 +59,13 @@ EXAMPLES: dict[str, list[str]] = {
     "capacity": [
         "vaemf capacity cw.npz -o cap/ --max-latents 3 --seeds 2 --epochs 60",
         "vaemf capacity ising.npz -o cap/ --cuts lattice            # also cut the lattice in halves",
-        "vaemf capacity retina.mat -o cap/ --decoders mlp identity  # repeats: odd ones are held out",
+        "vaemf capacity retina.mat -o cap/ --test-fraction 0.5      # repeats: the odd ones are held out",
+        "vaemf capacity runs/rec -o cap/ --scheduler local:4        # a run's recording, on 4 Dask workers",
+        "vaemf capacity cw.npz -o cap/ --scheduler tcp://head:8786  # a running Dask scheduler (e.g. dask-jobqueue)",
+    ],
+    "batch": [
+        "vaemf batch capacity 'sessions/*.nwb' -o batch/ --max-latents 4  # one folder per session + summary.csv",
+        "vaemf batch fit a.mat b.mat -o fits/ --latents 2                  # rerun: finished ones are skipped",
     ],
     "extract": [
         "vaemf extract runs/cw --theory curie-weiss",

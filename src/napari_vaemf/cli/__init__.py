@@ -27,6 +27,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "_capacity",
     "_extract",
     "_validate",
+    "_batch",
     "_align",
     "_decode",
 )

@@ -11,7 +11,7 @@ import argparse
 import logging
 import math
 import sys
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,6 @@ from napari_vaemf.cli._common import (
 )
 from napari_vaemf.core.capacity import CapacitySettings
 from napari_vaemf.core.capacity._tasks import SweepStore, sweep_key
-from napari_vaemf.core.configs import jsonable
 from napari_vaemf.core.data import prepare
 from napari_vaemf.core.errors import InputError, ParameterError
 from napari_vaemf.core.progress import drive
@@ -111,7 +110,6 @@ def _sweep_into(folder, args: argparse.Namespace, settings: CapacitySettings) ->
     out["encoding"] = data.encoding
     out["data"] = data.describe()
     out["bin_size"] = data.time_base.get("bin_size")
-    out["settings"] = jsonable(asdict(settings))
     with defer_sigint(reraise=False), folder.begin() as txn:  # both files at once
         txn.write_json("capacity.json", out)
         plot_report(report, txn.path("capacity.png"))
