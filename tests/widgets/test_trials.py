@@ -118,3 +118,29 @@ def test_behaviour_lanes_and_refusals(make_napari_viewer, press_and_wait, tmp_pa
     press_and_wait(w)
     assert w.aligned.n_trials == 9 and w.aligned.groups == [1, 2]
     w.close()
+
+
+def test_controls_explain_themselves_choices_persist_and_close_disconnects(make_napari_viewer, tmp_path):
+    from napari_vaemf.core.settings import field_help
+
+    viewer = make_napari_viewer()
+    viewer.open(str(_small_nwb(tmp_path / "small.nwb")), plugin="napari-vaemf")
+    w = TrialsWidget(viewer)
+    helps = field_help(w.settings_cls)
+    for name, control in w.form.widgets.items():
+        assert control.tooltip and control.tooltip == helps[name], name
+    for button in (w.start_button, w.stop_button, w.behavior_button):
+        assert button.toolTip()
+    assert w.picker.toolTip() and w.trial_list.toolTip()
+    assert w.form.widgets["time"].choices == ("start_time", "stop_time")
+    w.form.set_values(time="stop_time", by="side", window=(-0.5, 1.5))
+    w.close()
+    assert w._connections == [] and w._closed
+    again = TrialsWidget(viewer)  # the last session's choices, once the layer lists them
+    got = again.form.values()
+    assert (got.table, got.time, got.by) == ("trials", "stop_time", "side")
+    again.form.set_values(window=(2.0, 1.0))  # an impossible window is not saved
+    again.close()
+    third = TrialsWidget(viewer)
+    assert third.form.values().window == (-1.0, 3.0)
+    third.close()

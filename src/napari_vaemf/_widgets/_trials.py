@@ -98,18 +98,26 @@ class TrialsWidget(JobWidget):
         self.layer = None  # the raster layer it was aligned on
         self.events_layer = None
         self._source = None  # NWB file whose tables the form lists
+        self._restored = False  # the last session's choices were offered once the form filled
         self.picker.currentTextChanged.connect(self._on_layer_changed)
         for emitter in (self.viewer.layers.events.inserted, self.viewer.layers.events.removed):
             self._connect(emitter, self._on_layer_changed)
+        by = self.form.widgets["by"]
+        by.null_string = NO_GROUP[0]  # magicgui's own entry for None in an optional field
+        self._by_nullable = None in by.choices
         self.form.widgets["table"].changed.connect(self._on_table_changed)
         self._on_layer_changed()
 
     # -- the form follows the layer's file ------------------------------------------------
-    @staticmethod
-    def _choose(widget, choices: list, *preferred) -> None:
+    def _choose(self, name: str, choices: list, default=None) -> None:
+        """Offer ``choices`` for field ``name``; keep the value shown if it is one of them
+        (the last session's value first, until the form has been filled once)."""
+        widget = self.form.widgets[name]
+        current, wanted = widget.value, getattr(self._wanted, name)
         widget.choices = choices
         values = [c[1] if isinstance(c, tuple) else c for c in choices]
-        for p in preferred:
+        order = (current, wanted) if self._restored else (wanted, current)
+        for p in (*order, default):
             if p in values:
                 widget.value = p
                 return
@@ -129,13 +137,13 @@ class TrialsWidget(JobWidget):
                 self.status.setText(str(exc))
         if source is not None and not names:
             self.status.setText(f"{source.name}: no interval tables or event series")
-        widget = self.form.widgets["table"]
-        self._choose(widget, names or [""], widget.value, self._wanted.table, "trials")
+        self._choose("table", names or [""], "trials")
         self._on_table_changed()
+        self._restored = self._restored or bool(names)
 
     def _on_table_changed(self, *_) -> None:
         name = self.form.widgets["table"].value
-        times, groups = [""], [NO_GROUP]
+        times, groups = [""], ([] if self._by_nullable else [NO_GROUP])
         if self._source is not None and name:
             try:
                 table = read_table(self._source, name)
@@ -143,9 +151,8 @@ class TrialsWidget(JobWidget):
                 groups += [(c, c) for c in table.categorical_columns()]
             except VaemfError as exc:
                 self.status.setText(str(exc))
-        w_time, w_by = self.form.widgets["time"], self.form.widgets["by"]
-        self._choose(w_time, times, w_time.value, self._wanted.time, "start_time", "timestamps")
-        self._choose(w_by, groups, w_by.value, self._wanted.by)
+        self._choose("time", times, "start_time" if "start_time" in times else times[0])
+        self._choose("by", groups)
 
     # -- the job ----------------------------------------------------------------------------
     def _on_start(self) -> None:
