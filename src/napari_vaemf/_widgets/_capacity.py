@@ -47,8 +47,9 @@ class CapacityWidget(JobWidget):
         layer = self.picker.layer()
         if layer is None:
             raise InputError(None, "choose a raster or configuration layer")
-        data, _ = layer_data(layer, s.test_fraction, s.seed)
-        job = capacity_sweep(data.x, data.encoding, settings=s, test_index=data.test_index)
+        data, rec = layer_data(layer, s.test_fraction, s.seed)
+        job = capacity_sweep(data.x, data.encoding, settings=s, test_index=data.test_index,
+                             repeats=None if rec is None else rec.repeats)
         self.status.setText("Estimating the bipartite mutual information…")
         return job, None
 

@@ -89,7 +89,9 @@ def _sweep_into(folder, args: argparse.Namespace, settings: CapacitySettings) ->
     rec, data = read_sweep_input(args.input, args, settings)
     x, test_index = data.x, data.test_index
     t = x.shape[0]
+    repeats = rec.repeats
     if settings.max_samples and t > settings.max_samples:
+        repeats = None  # evenly spaced rows: no longer whole repeats
         keep = np.linspace(0, t - 1, settings.max_samples).astype(np.int64)
         is_test = np.zeros(t, bool)
         is_test[test_index] = True
@@ -102,7 +104,7 @@ def _sweep_into(folder, args: argparse.Namespace, settings: CapacitySettings) ->
     store = SweepStore(folder, sweep_key(x, test_index, data.encoding, settings,
                                          settings.vae_config()))
     job = capacity_sweep(x, data.encoding, test_index=test_index, settings=settings,
-                         partitions=parts, directions=patterns, store=store,
+                         partitions=parts, directions=patterns, store=store, repeats=repeats,
                          reference=exact_estimates(rec.model, rec.params, rec.truth, parts))
     report = drive(job)
     out = report.to_json()

@@ -51,7 +51,7 @@ def test_sweep_stores_fits_and_resumes_without_redoing_them(x, tmp_path, monkeyp
         first = drive(capacity_sweep(x, "spin", settings=st, test_index=test_index,
                                      store=SweepStore(folder, key)), bar=False)
         names = set(verify_run(folder.path).files)
-        assert {f"fit-K{k}-r{r}.{ext}" for k in (1, 2) for r in (0, 1) for ext in ("json", "npy")} <= names
+        assert {f"fit-K{k}-r{r}.{ext}" for k in (1, 2) for r in (0, 1) for ext in ("json", "npz")} <= names
 
         def refuse(*a, **k):
             raise AssertionError("a stored fit was fitted again")

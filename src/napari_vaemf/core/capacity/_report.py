@@ -32,6 +32,10 @@ class SweepPoint:
     val_neg_elbo: float = float("nan")  # best negative ELBO on the fit's own validation split
 
 
+def _num(v) -> str:
+    return "n/a" if v is None else f"{v:.3f}"
+
+
 def headline_mi(estimates: list[MIEstimate]) -> dict:
     """``bipartite_mi_nats``: the largest data lower bound over partitions and methods.
 
@@ -65,6 +69,8 @@ class CapacityReport:
     reasons: list[str] = field(default_factory=list)  # why latents_needed / mean_field
     settings: dict = field(default_factory=dict)  # the sweep's settings (json-able)
     paired_se: dict = field(default_factory=dict)  # K -> paired s.e. of held-out (K - best K)
+    consistency: dict = field(default_factory=dict)  # K -> R² of restarts' latents (best affine map)
+    control: dict | None = None  # the shuffle control's numbers beside the data's, or None
 
     def selected(self) -> dict[int, SweepPoint]:
         """The restart that represents each K: the best on its own validation split.
@@ -124,7 +130,19 @@ class CapacityReport:
         head = "; ".join(parts)
         tail = ("a low-dimensional mean-field description fits" if self.mean_field
                 else "no low-dimensional mean-field description")
-        return f"{head}. Verdict: {tail}. " + " ".join(self.reasons)
+        extra = []
+        if self.control:
+            c = self.control
+            extra.append(
+                f"Shuffle control ({c['surrogate']}): likelihood gain over independent units "
+                f"{c['gain_over_independent_nats']:.4f} nats/sample for the data, "
+                f"{c['surrogate_gain_over_independent_nats']:.4f} for the surrogates; bipartite "
+                f"MI {_num(c['bipartite_mi_nats'])} vs {_num(c['surrogate_bipartite_mi_nats'])} nats.")
+        if self.consistency:
+            extra.append("Restart consistency (R² of latents after the best linear alignment): "
+                         + ", ".join(f"K={k}: {v:.3f}" for k, v in sorted(self.consistency.items()))
+                         + ".")
+        return f"{head}. Verdict: {tail}. " + " ".join([*self.reasons, *extra])
 
     def to_json(self) -> dict:
         """Plain JSON types only (numpy scalars and arrays converted)."""
@@ -137,6 +155,8 @@ class CapacityReport:
             "tolerance_nats": self.tolerance_nats,
             "reasons": list(self.reasons),
             "verdict": self.verdict(),
+            "restart_consistency_r2": {str(k): v for k, v in self.consistency.items()},
+            "control": self.control,
             "settings": self.settings,
         })
 

@@ -35,6 +35,7 @@ class CapacitySettings:
     infonce_steps: int = setting(3000, gui=False)  # maximum InfoNCE steps
     model_mi: bool = True  # estimate each fit's own bipartite MI from model samples (first cut)
     model_mi_samples: int = setting(500, gui=False)  # model samples for the model-based MI
+    control: Literal["none", "shuffle"] = "none"  # shuffle: the same sweep on surrogates with each unit circularly shifted (by whole repeats when the recording has them), to compare the data's gain and MI with
     max_samples: int | None = setting(None, gui=False)  # use at most this many samples (evenly spaced), to keep runs short
     device: str = "auto"  # where to train: auto (CUDA, then MPS, then CPU), cpu, cuda, mps
     scheduler: str = "serial"  # where the fits run: serial (here), local:N (a Dask LocalCluster of N processes) or a scheduler address (tcp://host:8786)

@@ -15,7 +15,7 @@ K on the same held-out samples (the statistical resolution of the test set).
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 
@@ -26,7 +26,8 @@ from napari_vaemf.core.capacity._partitions import Bipartition, default_partitio
 from napari_vaemf.core.capacity._report import CapacityReport, SweepPoint, headline_mi
 from napari_vaemf.core.capacity._dask import parse_scheduler, run_on_dask
 from napari_vaemf.core.capacity._settings import CapacitySettings
-from napari_vaemf.core.capacity._tasks import FitTask, SweepStore, TaskData, task_job
+from napari_vaemf.core.capacity._control import independent_loglik, restart_consistency, shuffle_surrogate
+from napari_vaemf.core.capacity._tasks import FitTask, SweepStore, TaskData, sweep_key, task_job
 from napari_vaemf.core.data import heldout_split
 from napari_vaemf.core.errors import ParameterError
 from napari_vaemf.core.progress import Job, Progress
@@ -100,7 +101,8 @@ def capacity_sweep(x: np.ndarray, encoding: str, k_max: int | None = None,
                    partitions: list[Bipartition] | None = None,
                    directions: np.ndarray | None = None,
                    reference: list[MIEstimate] | None = None,
-                   store: SweepStore | None = None) -> Job[CapacityReport]:
+                   store: SweepStore | None = None,
+                   repeats: int | None = None) -> Job[CapacityReport]:
     """Fit K = 1..k_max latents with ``seeds`` restarts each and build the capacity report.
 
     ``k_max``, ``seeds`` and ``config`` default to ``settings``' (``config`` is a
@@ -111,7 +113,10 @@ def capacity_sweep(x: np.ndarray, encoding: str, k_max: int | None = None,
     estimate over the binned half overlaps; ``reference`` (e.g. :func:`exact_estimates`) are
     reported next to the estimates. Each (K, restart) fit is a task
     (:mod:`._tasks`) run here or on ``settings.scheduler`` (:mod:`._dask`); with ``store``
-    every finished fit is kept as it finishes and fits already stored are not redone.
+    every finished fit is kept as it finishes and fits already stored are not redone. Every
+    sweep reports restart consistency (:func:`._control.restart_consistency`); with
+    ``settings.control == "shuffle"`` the same sweep runs on a shuffled surrogate (by whole
+    ``repeats`` when given) and the report sets its numbers beside the data's.
     A generator yielding :class:`Progress`; closing it stops at the next yield.
     """
     st = settings or CapacitySettings()
@@ -119,7 +124,6 @@ def capacity_sweep(x: np.ndarray, encoding: str, k_max: int | None = None,
     seeds = st.seeds if seeds is None else int(seeds)
     if k_max < 1 or seeds < 1:
         raise ParameterError(f"need k_max >= 1 and seeds >= 1, got {k_max}, {seeds}")
-    mode, _ = parse_scheduler(st.scheduler)
     x = np.asarray(x)
     t, n = x.shape[0], x.shape[1]
     if test_index is None:  # plain arrays: the i.i.d. rule (recordings come with a split)
@@ -139,26 +143,7 @@ def capacity_sweep(x: np.ndarray, encoding: str, k_max: int | None = None,
                     stats.population_stats(x_test.astype(np.float64), np.zeros((0, 3), np.int64))
                     if encoding != "vector" else None)
     tasks = [FitTask(k, s) for k in range(1, k_max + 1) for s in range(seeds)]
-    results: dict[FitTask, dict] = store.load() if store is not None else {}
-    results = {task: r for task, r in results.items() if task in tasks}
-    if results:
-        log.info("resuming a sweep: %d of %d fits already done", len(results), len(tasks))
-
-    def done(task: FitTask, result: dict) -> None:
-        results[task] = result
-        if store is not None:
-            store.save(task, result)
-
-    pending = [task for task in tasks if task not in results]
-    if mode == "serial":
-        for task in pending:
-            done(task, (yield from task_job(task, data)))
-            point = results[task]["point"]
-            yield Progress("sweep", len(results), len(tasks),
-                           {"K": task.latents, "test_loglik": point["test_loglik_nats"],
-                            "rate": point["rate_nats"]})
-    elif pending:
-        yield from run_on_dask(st.scheduler, pending, data, done)
+    results = yield from _run_tasks(tasks, data, st.scheduler, store)
     points = [SweepPoint(**results[task]["point"]) for task in tasks]
     per_sample = {(task.latents, task.restart): results[task]["per_sample"] for task in tasks}
     report = CapacityReport(points, mi, None, True, 0.0,
@@ -179,7 +164,80 @@ def capacity_sweep(x: np.ndarray, encoding: str, k_max: int | None = None,
                                       st.rel_tolerance)
     report.latents_needed, report.mean_field = needed, mf
     report.tolerance_nats, report.reasons = tol, reasons
+    report.consistency = _consistency(results, k_max, seeds)
+    if st.control == "shuffle" and encoding != "vector":
+        report.control = yield from _shuffle_control(x, test_index, encoding, data, st, report,
+                                                     repeats, store)
     return report
+
+
+def _run_tasks(tasks: list[FitTask], data: TaskData, scheduler: str,
+               store: SweepStore | None) -> Job[dict]:
+    """Results of ``tasks`` (FitTask -> result): from ``store`` when there, else fitted here or
+    on the Dask ``scheduler``, each stored as it finishes."""
+    results = store.load() if store is not None else {}
+    results = {task: r for task, r in results.items() if task in tasks}
+    if results:
+        log.info("resuming a sweep: %d of %d fits already done", len(results), len(tasks))
+
+    def done(task: FitTask, result: dict) -> None:
+        results[task] = result
+        if store is not None:
+            store.save(task, result)
+
+    pending = [task for task in tasks if task not in results]
+    if parse_scheduler(scheduler)[0] == "serial":
+        for task in pending:
+            done(task, (yield from task_job(task, data)))
+            point = results[task]["point"]
+            yield Progress("sweep", len(results), len(tasks),
+                           {"K": task.latents, "test_loglik": point["test_loglik_nats"],
+                            "rate": point["rate_nats"]})
+    elif pending:
+        yield from run_on_dask(scheduler, pending, data, done)
+    return results
+
+
+def _consistency(results: dict, k_max: int, seeds: int) -> dict[int, float]:
+    """K -> mean R² of one restart's held-out latents from another's (best affine map, both
+    directions, every pair of restarts); empty with a single restart."""
+    out: dict[int, float] = {}
+    for k in range(1, k_max + 1):
+        zs = [results[FitTask(k, r)]["latents"] for r in range(seeds)]
+        pairs = [restart_consistency(a, b) for i, a in enumerate(zs) for j, b in enumerate(zs)
+                 if i != j]
+        if pairs:
+            out[k] = float(np.mean(pairs))
+    return out
+
+
+def _shuffle_control(x, test_index, encoding, data: TaskData, st: CapacitySettings, report,
+                     repeats, store) -> Job[dict]:
+    """The same sweep (one restart per K) on a shuffled surrogate: its bipartite MI and its
+    likelihood gain over independent units, next to the data's."""
+    xs = shuffle_surrogate(x, repeats, seed=st.seed + 101)
+    train = np.ones(len(x), bool)
+    train[test_index] = False
+    parts = default_partitions(x.shape[1], st.layout, st.random_partitions, st.seed)
+    mi = yield from data_bipartite_mi(xs, encoding, parts, False)
+    sdata = replace(data, x_train=xs[train], x_test=xs[test_index], partition=None,
+                    data_stats=None)
+    tasks = [FitTask(k, 0) for k in range(1, max(p.latents for p in report.points) + 1)]
+    sstore = None
+    if store is not None:
+        sstore = store.with_key(sweep_key(xs, test_index, encoding, st, data.base), "control-")
+    results = yield from _run_tasks(tasks, sdata, st.scheduler, sstore)
+    best = max(results.values(), key=lambda r: r["point"]["test_loglik_nats"])
+    gain_s = best["point"]["test_loglik_nats"] - float(
+        independent_loglik(sdata.x_train, sdata.x_test, encoding).mean())
+    gain_d = max(p.test_loglik_nats for p in report.points) - float(
+        independent_loglik(data.x_train, data.x_test, encoding).mean())
+    head_s, head_d = headline_mi(mi), headline_mi(report.bipartite_mi)
+    kind = "whole repeats (stimulus-locked correlations kept)" if repeats else "time"
+    return {"surrogate": f"independent circular shifts per unit, by {kind}",
+            "gain_over_independent_nats": gain_d, "surrogate_gain_over_independent_nats": gain_s,
+            "bipartite_mi_nats": head_d["estimate"], "surrogate_bipartite_mi_nats": head_s["estimate"],
+            "surrogate_bipartite_mi_interval": [head_s["lower"], head_s["upper"]]}
 
 
 def per_sample_loglik(fit, x: np.ndarray) -> np.ndarray:

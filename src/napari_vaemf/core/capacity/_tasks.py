@@ -5,9 +5,9 @@ cluster, and a sweep can resume from the fits it already finished.
 - :class:`FitTask` names one fit (K, restart); :func:`task_job` runs it as a generator of
   :class:`~napari_vaemf.core.progress.Progress` records (the serial path streams the fit's
   progress); :func:`run_task` runs it to the end (what a Dask worker calls).
-- :class:`SweepStore` keeps finished fits (``fit-K<k>-r<r>.json`` + ``.npy`` of per-sample
-  held-out log-likelihoods) in a run folder (:mod:`napari_vaemf.core.runs`), each added in
-  its own transaction, and hands back the ones whose sweep key (data fingerprint + the
+- :class:`SweepStore` keeps finished fits (``fit-K<k>-r<r>.json`` + ``.npz`` of per-sample
+  held-out log-likelihoods and held-out latents) in a run folder
+  (:mod:`napari_vaemf.core.runs`), each added in its own transaction, and hands back the ones whose sweep key (data fingerprint + the
   settings that change a fit) matches.
 """
 from __future__ import annotations
@@ -59,7 +59,8 @@ class TaskData:
 
 def task_job(task: FitTask, data: TaskData) -> Job[dict]:
     """Fit ``task`` and judge it on the held-out rows: returns ``{"point": SweepPoint as a
-    dict, "per_sample": held-out log-likelihood of every test row}``."""
+    dict, "per_sample": held-out log-likelihood of every test row, "latents": posterior
+    means of the test rows (T_test, K)}``."""
     from napari_vaemf.core.capacity._model import fit_rate, model_bipartite_mi
     from napari_vaemf.core.capacity._sweep import per_sample_loglik
     from napari_vaemf.core.vae import Fit
@@ -98,7 +99,8 @@ def task_job(task: FitTask, data: TaskData) -> Job[dict]:
                        float(fit.best_test_neg_elbo))
     log.info("K=%d seed=%d: test log-lik %.4f, rate %.4f", k, cfg.seed,
              m["test_loglik_nats"], rate.total_nats)
-    return {"point": asdict(point), "per_sample": per_sample}
+    return {"point": asdict(point), "per_sample": per_sample,
+            "latents": fit.latents(data.x_test)}
 
 
 def run_task(task: FitTask, data: TaskData, threads: int | None = None) -> dict:
@@ -129,25 +131,31 @@ def sweep_key(x: np.ndarray, test_index: np.ndarray, encoding: str, settings, ba
 
 class SweepStore:
     """Finished fits of one sweep in a run folder (a :class:`~napari_vaemf.core.runs.RunFolder`
-    held by this process), so an interrupted sweep resumes where it stopped."""
+    held by this process), so an interrupted sweep resumes where it stopped. ``prefix`` keeps
+    a second sweep in the same folder apart (the shuffle control's fits)."""
 
-    def __init__(self, folder, key: str):
-        self.folder, self.key = folder, key
+    def __init__(self, folder, key: str, prefix: str = ""):
+        self.folder, self.key, self.prefix = folder, key, prefix
+
+    def with_key(self, key: str, prefix: str) -> "SweepStore":
+        """A store for another sweep in the same folder."""
+        return SweepStore(self.folder, key, prefix)
 
     def load(self) -> dict[FitTask, dict]:
         """The fits already stored under this sweep's key (others are ignored)."""
         out: dict[FitTask, dict] = {}
-        for path in sorted(self.folder.path.glob("fit-K*-r*.json")):
+        for path in sorted(self.folder.path.glob(f"{self.prefix}fit-K*-r*.json")):
             try:
                 meta = json.loads(path.read_text())
                 if meta.get("sweep_key") != self.key:
                     continue
                 task = FitTask(int(meta["latents"]), int(meta["restart"]))
-                per = np.load(path.with_suffix(".npy"), allow_pickle=False)
+                with np.load(path.with_suffix(".npz"), allow_pickle=False) as arrays:
+                    per, z = arrays["per_sample"], arrays["latents"]
             except (OSError, ValueError, KeyError) as err:
                 log.warning("ignoring stored fit %s: %s", path.name, err)
                 continue
-            out[task] = {"point": meta["point"], "per_sample": per}
+            out[task] = {"point": meta["point"], "per_sample": per, "latents": z}
         return out
 
     def save(self, task: FitTask, result: dict) -> None:
@@ -157,8 +165,10 @@ class SweepStore:
         meta = {"sweep_key": self.key, "latents": task.latents, "restart": task.restart,
                 "point": result["point"]}
         buf = io.BytesIO()
-        np.save(buf, np.asarray(result["per_sample"], dtype=np.float64), allow_pickle=False)
+        np.savez(buf, per_sample=np.asarray(result["per_sample"], dtype=np.float64),
+                 latents=np.asarray(result["latents"], dtype=np.float32))
+        name = self.prefix + task.name
         with defer_sigint(reraise=False), self.folder.begin() as txn:
-            txn.write_bytes(f"{task.name}.json", json.dumps(meta, default=float).encode())
-            txn.write_bytes(f"{task.name}.npy", buf.getvalue())
+            txn.write_bytes(f"{name}.json", json.dumps(meta, default=float).encode())
+            txn.write_bytes(f"{name}.npz", buf.getvalue())
             txn.commit(keep=True)
