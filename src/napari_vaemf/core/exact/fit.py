@@ -1,0 +1,381 @@
+"""`ExactFit`: a few-latent product-decoder model fitted by its exact (quadrature) likelihood.
+
+    fit = ExactFit(x, "binary", ExactConfig(latents=2, features=16))
+    metrics = drive(fit.train())           # or hand fit.train() to napari's thread_worker
+    fit.log_likelihood(x_test).mean()      # exact held-out log p per sample (nats)
+
+Training maximises Σ_u c_u log p(x_u) / Σ_u c_u over the *distinct* training patterns x_u
+with their counts c_u (binary recordings repeat patterns a lot), with Adam. A step takes a
+batch of distinct patterns: the most frequent ones (up to a quarter of the batch) are in
+every batch with weight c_u / T, the others are split at random into the batches of a pass
+with weight n_batches · c_u / T, so each step's objective is an unbiased, low-variance
+estimate of the full one. The gradient is written out by hand: with the node posterior
+r_ug = p(z_g | x_u), ∂/∂ℓ_gi of the objective is Σ_u c_u r_ug (x_ui - σ(ℓ_gi)) / T, so a
+step costs two (B × N × G) products and one exp per (pattern, node); the same r gives the
+aggregate posterior Σ_u c_u r_ug / T for free.
+
+Each step runs on the training lattice (``config.nodes`` per axis) moved by a fresh uniform
+random fraction of a cell (``config.shift``, a Cranley-Patterson shift). Averaged over the
+shift, the lattice sum is an unbiased estimate of p(x) = ∫ N(z; 0, I) p(x|z) dz, so the
+training objective is a stochastic lower bound on the exact log-likelihood (as IWAE's is) that
+is tight once the posteriors are wider than a cell: the model cannot tune itself to one set
+of nodes. The model that is judged is the continuous one, on the *evaluation grid*
+(:attr:`QuadratureModel.grid`): the unshifted lattice with 2n - 1 nodes per axis.
+
+After each epoch (at least :data:`MIN_STEPS_PER_EPOCH` Adam steps) the fit measures the exact
+held-out log-likelihood on the evaluation grid (early stopping keeps the best model and its
+grids) and moves the lattice onto the aggregate posterior's mean and covariance
+(``config.recentre``).
+
+After training, :meth:`ExactFit.converge_grid` refines the evaluation grid (n -> 2n - 1 per
+axis) while that moves the mean held-out log-likelihood by more than ``config.grid_tol``. Every
+number the fit reports (log-likelihoods, posteriors, rate, statistics, samples) is then exact
+for the *grid model* on the evaluation grid, a normalised mixture of product distributions
+over its nodes; :meth:`ExactFit.grid_delta` says how far it is from the continuous model.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from napari_vaemf.core.errors import ParameterError
+from napari_vaemf.core.exact._data import as_01, distinct_patterns
+from napari_vaemf.core.exact._grid import Grid, box_grid
+from napari_vaemf.core.exact._rows import Rows
+from napari_vaemf.core.exact.model import ExactConfig, QuadratureModel
+from napari_vaemf.core.progress import Job, Progress
+from napari_vaemf.core.stats import PopulationStats
+
+__all__ = ["ExactFit", "MIN_STEPS_PER_EPOCH"]
+
+log = logging.getLogger(__name__)
+
+MIN_STEPS_PER_EPOCH = 10  # small data sets take several passes per epoch
+CHECK_PATTERNS = 4096  # distinct held-out patterns used for the grid-refinement check
+_YIELD_EVERY_S = 0.2
+
+
+def onecycle_lr(lr: float, step: int, total: int, warm: float = 0.1) -> float:
+    """Learning rate at ``step`` of ``total``: cosine rise lr/25 -> lr over the first ``warm``
+    fraction of the steps, then cosine fall to lr/1e3."""
+    up = max(1.0, warm * total)
+    if step < up:
+        return lr / 25 + (lr - lr / 25) * (1 - math.cos(math.pi * step / up)) / 2
+    t = min(1.0, (step - up) / max(1.0, total - up))
+    return lr / 1e3 + (lr - lr / 1e3) * (1 + math.cos(math.pi * t)) / 2
+
+
+def _stratified(counts: np.ndarray, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A subset of ≤ size distinct patterns and weights whose weighted sums estimate the
+    count-weighted sums over all of them: the size // 4 most frequent with their counts, a
+    uniform sample of the rest with counts scaled up by (rest / sampled)."""
+    u = len(counts)
+    if u <= size:
+        return np.arange(u), counts.astype(np.float64)
+    order = np.argsort(-counts, kind="stable")
+    top, rest = order[: size // 4], order[size // 4 :]
+    pick = rng.choice(rest, size - len(top), replace=False)
+    w = np.concatenate([counts[top], counts[pick] * (len(rest) / len(pick))]).astype(np.float64)
+    return np.concatenate([top, pick]), w
+
+
+class ExactFit:
+    """Data split into distinct patterns + :class:`QuadratureModel` + Adam + early stopping.
+
+    ``x``: (T, N) {0,1} ("binary") or ±1 ("spin"). ``test_index``: rows held out for early
+    stopping and evaluation (default a random ``config.holdout`` fraction).
+    """
+
+    def __init__(self, x: np.ndarray, encoding: str, config: ExactConfig | None = None,
+                 test_index: np.ndarray | None = None):
+        self.config = cfg = config if config is not None else ExactConfig()
+        self.encoding = encoding
+        self.x01 = as_01(x, encoding)
+        t, self.n_units = self.x01.shape
+        if t < 2:
+            raise ParameterError(f"need at least 2 samples, got {t}")
+        if test_index is None:
+            perm = np.random.default_rng(cfg.seed).permutation(t)
+            test_index = perm[: int(round(cfg.holdout * t))]
+        test_index = np.unique(np.asarray(test_index, dtype=np.int64))
+        if test_index.size and (test_index[0] < 0 or test_index[-1] >= t):
+            raise ParameterError(f"test_index out of range for {t} samples")
+        mask = np.ones(t, bool)
+        mask[test_index] = False
+        self.test_index, self.train_index = test_index, np.flatnonzero(mask)
+        if self.train_index.size == 0:
+            raise ParameterError("no training samples left after the held-out split")
+        pat, self.train_counts, _ = distinct_patterns(self.x01[self.train_index])
+        vpat, self.test_counts, _ = distinct_patterns(self.x01[self.test_index])
+        self._train = torch.as_tensor(pat, dtype=torch.float32)
+        self._test = torch.as_tensor(vpat, dtype=torch.float32)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            self.model = QuadratureModel(self.n_units, encoding, cfg)
+        self.lattice = box_grid(cfg.latents, cfg.nodes)  # the training lattice (before shifts)
+        self._set_lattice(self.lattice)
+        self._init_fields()
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
+        self._rng = np.random.default_rng(cfg.seed + 2)
+        self._check = _stratified(self.test_counts if len(vpat) else self.train_counts, CHECK_PATTERNS,
+                                  np.random.default_rng(cfg.seed + 3))
+        self.epoch = self.step = 0
+        self.history: list[dict] = []
+        self.metrics: dict[str, Any] = {}
+        self.best_test_loglik = -math.inf
+        self._best: tuple[dict, Grid, Grid] | None = None
+        self._bad_epochs = 0
+        self.train_seconds = 0.0
+        log.info("exact fit: %d rows (%d distinct train, %d distinct held-out patterns), N=%d, K=%d",
+                 t, len(pat), len(vpat), self.n_units, cfg.latents)
+
+    def _init_fields(self) -> None:
+        """Start b at the independent-unit solution (log-odds of the training rates)."""
+        p = (self.train_counts @ self._train.double().numpy()) / self.train_counts.sum()
+        p = np.clip(p, 1e-4, 1 - 1e-4)
+        b = np.log(p / (1 - p)) / (2 if self.encoding == "spin" else 1)
+        with torch.no_grad():
+            self.model.decoder.readout.bias.copy_(torch.as_tensor(b))
+
+    @property
+    def grid(self) -> Grid:
+        """The evaluation grid (every exact number the fit reports is computed on it)."""
+        return self.model.grid
+
+    # --- training ------------------------------------------------------------------------
+    def _batches(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(indices, weights) of one pass over the distinct training patterns (module docstring)."""
+        c, bs, total = self.train_counts, self.config.batch_size, float(self.train_counts.sum())
+        u = len(c)
+        if u <= bs:
+            return [(np.arange(u), c / total)]
+        order = np.argsort(-c, kind="stable")
+        heavy = order[: min(bs // 4, int((c >= 2).sum()))]
+        light = self._rng.permutation(order[len(heavy) :])
+        chunks = np.array_split(light, math.ceil(len(light) / (bs - len(heavy))))
+        return [(np.concatenate([heavy, ch]), np.concatenate([c[heavy], c[ch] * len(chunks)]) / total)
+                for ch in chunks]
+
+    def _adam_step(self, idx: np.ndarray, w: np.ndarray, grid: Grid) -> tuple[float, np.ndarray]:
+        """One Adam step on the weighted patterns ``idx`` with the nodes of ``grid``; returns the
+        weighted log-likelihood and the aggregate posterior mass Σ_u w_u r_ug per node (G,)."""
+        rows = Rows(self._train[idx])
+        wt = torch.as_tensor(w, dtype=torch.float32)
+        lw = torch.as_tensor(grid.log_weights, dtype=torch.float32)
+        lg = self.model.logits(grid)  # (G, N), with gradient
+        with torch.no_grad():
+            r = self.model.log_joint(rows, lg.detach(), lw)  # (B, G), becomes w_u r_ug in place
+            top = r.max(1, keepdim=True).values
+            r.sub_(top).exp_()
+            norm = r.sum(1, keepdim=True)
+            ll = (top + norm.log()).squeeze(1)
+            r.mul_(wt[:, None] / norm)
+            agg = r.sum(0)  # (G,)
+            grad = agg[:, None] * torch.sigmoid(lg.detach()) - rows.t_times(r)  # -∂objective/∂ℓ
+        self.optimizer.zero_grad(set_to_none=True)
+        lg.backward(grad)
+        self.optimizer.step()
+        self.step += 1
+        return float(wt @ ll), agg.double().numpy()
+
+    def train(self, epochs: int | None = None) -> Job[dict]:
+        """Train for up to ``epochs`` (default ``config.epochs``) more epochs, early-stopping on the
+        held-out exact log-likelihood, then refine the evaluation grid (:meth:`converge_grid`).
+
+        Yields :class:`Progress` (stage "train", one step per Adam step) with metrics epoch,
+        loglik (training objective over the epoch, nats/sample), test_loglik (held-out exact
+        log p on the evaluation grid, nats/sample), nodes (training lattice), step,
+        patterns_per_s and elapsed; then stage "grid" records from :meth:`converge_grid`.
+        Returns :attr:`metrics`. Closing the generator stops at the next yield; the
+        best model so far (and its grids) is put back in either case.
+        """
+        cfg = self.config
+        epochs = cfg.epochs if epochs is None else int(epochs)
+        per_pass = len(self._batches())
+        passes = max(1, math.ceil(MIN_STEPS_PER_EPOCH / per_pass))
+        total = epochs * passes * per_pass
+        t0 = last = time.perf_counter()
+        step0, seen = self.step, 0
+        test_val = self.best_test_loglik if self.history else math.nan
+        try:
+            for _ in range(epochs):
+                self.model.train()
+                acc, wsum = 0.0, 0.0
+                mom = np.zeros((cfg.latents + 1, cfg.latents + 1))  # Σ a_g (1, z_g)(1, z_g)ᵀ
+                for _ in range(passes):
+                    for idx, w in self._batches():
+                        lattice = self.lattice.shifted(self._rng.random(cfg.latents)) if cfg.shift else self.lattice
+                        if cfg.lr_schedule == "onecycle":
+                            for group in self.optimizer.param_groups:
+                                group["lr"] = onecycle_lr(cfg.lr, self.step - step0, total)
+                        ll, a = self._adam_step(idx, w, lattice)
+                        acc, wsum, seen = acc + ll, wsum + float(w.sum()), seen + len(idx)
+                        z1 = np.hstack([np.ones((lattice.size, 1)), lattice.nodes])
+                        mom += (z1 * a[:, None]).T @ z1
+                        if time.perf_counter() - last >= _YIELD_EVERY_S:
+                            last = time.perf_counter()
+                            yield self._progress(step0, total, t0, seen, acc / wsum, test_val)
+                self.epoch += 1
+                self.model.eval()
+                test_val = self.test_loglik()
+                stop = self._end_epoch(acc / wsum, test_val, time.perf_counter() - t0)
+                if cfg.recentre and mom[0, 0] > 0:
+                    mean = mom[0, 1:] / mom[0, 0]
+                    self._set_lattice(self.lattice.moved(mean, mom[1:, 1:] / mom[0, 0] - np.outer(mean, mean)))
+                last = time.perf_counter()
+                yield self._progress(step0, total, t0, seen, acc / wsum, test_val)
+                if stop:
+                    log.info("early stop after epoch %d (best held-out log p %.5f)", self.epoch,
+                             self.best_test_loglik)
+                    break
+        finally:
+            elapsed = time.perf_counter() - t0
+            self.train_seconds += elapsed
+            if self._best is not None:
+                self.model.load_state_dict(self._best[0])
+                self.lattice, self.model.grid = self._best[1], self._best[2]
+            self.model.eval()
+            self.metrics.update(train_seconds=self.train_seconds, epochs=self.epoch, steps=self.step,
+                                best_test_loglik=self.best_test_loglik, lattice_nodes=self.lattice.size,
+                                patterns_per_second=seen / elapsed if elapsed > 0 else math.nan)
+        yield from self.converge_grid()
+        return self.metrics
+
+    def _set_lattice(self, lattice: Grid) -> None:
+        self.lattice = lattice
+        self.model.grid = lattice.refined()
+
+    def _progress(self, step0, total, t0, seen, ll, test_val) -> Progress:
+        el = time.perf_counter() - t0
+        return Progress("train", min(self.step - step0, total), total, {
+            "epoch": self.epoch, "loglik": ll, "test_loglik": test_val, "nodes": self.lattice.size,
+            "step": self.step, "patterns_per_s": seen / el if el > 0 else math.nan, "elapsed": el})
+
+    def _end_epoch(self, ll: float, test_val: float, elapsed: float) -> bool:
+        """Book-keeping after an epoch; returns True when training should stop early."""
+        rec = {"epoch": self.epoch, "step": self.step, "loglik": ll, "test_loglik": test_val,
+               "lr": self.optimizer.param_groups[0]["lr"], "elapsed": self.train_seconds + elapsed}
+        self.history.append(rec)
+        self.metrics.update(rec)
+        if not math.isfinite(test_val):  # no held-out data: keep the latest model
+            self._best = None
+            return False
+        significant = test_val > self.best_test_loglik + self.config.min_delta
+        if test_val > self.best_test_loglik:
+            self.best_test_loglik = test_val
+            self._best = (copy.deepcopy(self.model.state_dict()), self.lattice, self.model.grid)
+        self._bad_epochs = 0 if significant else self._bad_epochs + 1
+        half = max(1, self.config.patience // 2)
+        plateau = self.config.lr_schedule == "plateau"
+        if plateau and self._bad_epochs and self._bad_epochs % half == 0 and self.config.lr_decay < 1:
+            for group in self.optimizer.param_groups:
+                group["lr"] *= self.config.lr_decay
+        return self._bad_epochs >= self.config.patience
+
+    def converge_grid(self) -> Job[dict]:
+        """Refine the evaluation grid (n -> 2n - 1 nodes per axis) until that moves the mean
+        held-out log-likelihood by at most ``config.grid_tol`` nats/sample, or the next grid
+        would exceed ``config.max_nodes``. Yields Progress("grid", ...); returns
+        :meth:`grid_delta`'s dict, also stored in :attr:`metrics` (``grid_delta_nats``: the
+        signed mean change, ``grid_delta_abs_nats``: the mean absolute change per pattern,
+        ``grid_converged``)."""
+        cfg, level = self.config, 0
+        while True:
+            d = self.grid_delta()
+            yield Progress("grid", level, None, {"nodes": self.grid.size, "grid_delta": d["mean"]})
+            level += 1
+            ok = abs(d["mean"]) <= cfg.grid_tol
+            finer = self.grid.refined()
+            if ok or finer.size > cfg.max_nodes:
+                break
+            log.info("evaluation grid %d -> %d nodes (refining moved held-out log p by %.2g nats)",
+                     self.grid.size, finer.size, d["mean"])
+            self.model.grid = finer
+        if not ok:
+            log.warning("evaluation grid capped at %d nodes (max_nodes=%d): refining still moves "
+                        "held-out log p by %.2g nats", self.grid.size, cfg.max_nodes, d["mean"])
+        self.metrics.update(grid_delta_nats=d["mean"], grid_delta_abs_nats=d["abs"], grid_converged=ok,
+                            nodes=self.grid.size, nodes_per_axis=self.grid.n)
+        return d
+
+    # --- evaluation ----------------------------------------------------------------------
+    def grid_delta(self, grid: Grid | None = None) -> dict[str, float]:
+        """How far the evaluation grid (default) is from the continuous model, on (a stratified
+        subset of) the held-out patterns: log p on 2n - 1 nodes per axis minus log p on n,
+        ``{"mean": signed mean, "abs": mean absolute value}``, nats/sample. Training on shifted
+        lattices makes the per-pattern errors unbiased, so ``mean`` (what the average held-out
+        log p moves by) is typically far below ``abs``."""
+        grid = grid or self.model.grid
+        idx, w = self._check
+        xp = (self._test if len(self._test) else self._train)[idx]
+        d = self.model.log_likelihood(xp, grid.refined()) - self.model.log_likelihood(xp, grid)
+        return {"mean": float(w @ d / w.sum()), "abs": float(w @ np.abs(d) / w.sum())}
+
+    def test_loglik(self) -> float:
+        """Exact held-out log p per sample (nats), NaN without held-out rows."""
+        if not len(self._test):
+            return math.nan
+        ll = self.model.log_likelihood(self._test)
+        return float(self.test_counts @ ll / self.test_counts.sum())
+
+    def log_likelihood(self, x: np.ndarray) -> np.ndarray:
+        """Exact log p(x) of the grid model for each row of ``x`` (data encoding), (T,) nats.
+        (:meth:`QuadratureModel.refined_log_likelihood` refines rows one by one towards the
+        continuous model instead.)"""
+        pat, _, inv = distinct_patterns(as_01(x, self.encoding))
+        return self.model.log_likelihood(torch.as_tensor(pat, dtype=torch.float32))[inv]
+
+    def evaluate(self, x: np.ndarray | None = None) -> dict:
+        """Exact numbers of the grid model in nats/sample. Without ``x``: ``loglik_nats`` and
+        ``rate_nats`` (I(X;Z): KL of the node posterior from the prior weights) on the
+        training split, ``test_loglik_nats`` on the held-out split, the grid (``nodes``,
+        ``nodes_per_axis``, ``grid_delta_nats``, ``grid_delta_abs_nats``, ``grid_prior_mass``).
+        With ``x``: ``loglik_nats`` and ``rate_nats`` on ``x``."""
+        if x is not None:
+            pat, counts, _ = distinct_patterns(as_01(x, self.encoding))
+            xp = torch.as_tensor(pat, dtype=torch.float32)
+            ll = self.model.log_likelihood(xp)
+            return {"loglik_nats": float(counts @ ll / counts.sum()),
+                    "rate_nats": self.model.rate(xp, counts), "n": int(counts.sum())}
+        c = self.train_counts
+        ll = self.model.log_likelihood(self._train)
+        d = self.grid_delta()
+        out = {"loglik_nats": float(c @ ll / c.sum()), "rate_nats": self.model.rate(self._train, c),
+               "test_loglik_nats": self.test_loglik(), "nodes": self.grid.size,
+               "nodes_per_axis": self.grid.n, "grid_delta_nats": d["mean"],
+               "grid_delta_abs_nats": d["abs"], "grid_prior_mass": self.grid.prior_mass,
+               "n_train": int(c.sum()), "n_test": int(self.test_counts.sum()), "distinct_train": len(c)}
+        self.metrics.update(out)
+        return out
+
+    def latents(self, x: np.ndarray | None = None, sd: bool = False):
+        """Posterior means E[z|x] (T, K) for each row (default: all the fit's data); with
+        ``sd`` also the posterior standard deviations, ``(means, sds)``."""
+        x01 = self.x01 if x is None else as_01(x, self.encoding)
+        pat, _, inv = distinct_patterns(x01)
+        m, s = self.model.posterior_moments(torch.as_tensor(pat, dtype=torch.float32))
+        return (m[inv], s[inv]) if sd else m[inv]
+
+    def posterior(self, x: np.ndarray) -> np.ndarray:
+        """p(z_g | x) over the grid's nodes (:attr:`grid`) for each row of ``x``, (T, G)."""
+        pat, _, inv = distinct_patterns(as_01(x, self.encoding))
+        return self.model.posterior(torch.as_tensor(pat, dtype=torch.float32))[inv]
+
+    def stats(self, triplets: np.ndarray | None = None) -> PopulationStats:
+        """Exact population statistics of the fitted grid model ({0,1} convention)."""
+        return self.model.stats(triplets)
+
+    def sample(self, n: int, seed: int | None = None) -> np.ndarray:
+        """``n`` exact draws from the fitted grid model, int8 in the data's encoding."""
+        return self.model.sample(n, self.config.seed + 5 if seed is None else int(seed))
+
+    def fields(self, z: np.ndarray) -> np.ndarray:
+        """Decoder fields φ(z) for latents (..., K): (..., N)."""
+        with torch.no_grad():
+            return self.model.fields(z).numpy()

@@ -1,0 +1,254 @@
+"""The quadrature model: the VAE's product decoder with the prior integrated on a grid.
+
+Generative model (as :class:`napari_vaemf.core.vae.ProductVAE`, without an encoder):
+z ~ N(0, I_K), K <= 3; fields φ(z) = W g(z) + b (the same :class:`~napari_vaemf.core.vae.
+model.Decoder`: linear fields with H = K, or a curved map g: R^K -> R^H, H > K); units
+independent given z. The integral over z is a positive-weight quadrature (:mod:`._grid`), so
+
+    log p(x) = logsumexp_g [ log w_g + Σ_i log p(x_i | φ_i(z_g)) ]
+
+is computed exactly for the grid model, a normalised mixture of product Bernoullis over the
+nodes, which converges to the continuous model as the grid is refined. The decoder is run
+once per node; the data term is one (B × N) @ (N × G) product (a gather-sum over the 1s of
+sparse rows, :mod:`._rows`), since for a Bernoulli with logit ℓ, log p(x_i) = x_i ℓ_i -
+softplus(ℓ_i). Encodings follow the VAE: binary x ∈ {0, 1}
+has logits φ; spins s = ±1 are used as x = (s + 1)/2 with logits 2φ, i.e.
+p(s_i | φ_i) = exp(s_i φ_i) / (2 cosh φ_i).
+
+Everything downstream of the logits is float64 when evaluating (``exact=True``), so e.g.
+the probabilities of all 2^N states sum to 1 to rounding; training runs in float32.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from napari_vaemf.core.errors import ParameterError
+from napari_vaemf.core.exact._grid import MAX_LATENTS, Grid, box_grid
+from napari_vaemf.core.exact._rows import Rows
+from napari_vaemf.core.exact._stats import grid_stats
+from napari_vaemf.core.stats import PopulationStats
+from napari_vaemf.core.vae.model import Decoder
+
+__all__ = ["ExactConfig", "QuadratureModel", "TRAIN_NODES", "EXACT_ENCODINGS"]
+
+EXACT_ENCODINGS = ("binary", "spin")
+TRAIN_NODES = {1: 129, 2: 33, 3: 17}  # default training-lattice nodes per axis (spacing 0.08-0.6)
+_EVAL_ENTRIES = 1 << 22  # (patterns × nodes) entries per evaluation chunk (32 MB in float64)
+
+
+@dataclass
+class ExactConfig:
+    """Everything that defines an exact (quadrature) fit: decoder, grid, optimisation, split."""
+
+    latents: int = 1  # K <= 3
+    decoder: str = "mlp"  # order-parameter map g: "mlp" or "identity" (as VAEConfig)
+    decoder_widths: tuple[int, ...] = (128, 128)  # hidden widths of g (run on G nodes only: cheap)
+    features: int = 0  # H, outputs of g (0: H = K, linear-in-g fields); H > K bends the fields
+    nodes: int = 0  # training-lattice nodes per axis; 0: TRAIN_NODES[latents]
+    max_nodes: int = 65536  # the evaluation grid is refined up to this many nodes
+    grid_tol: float = 1e-3  # nats/sample: refine the evaluation grid while n -> 2n - 1 moves mean log p more
+    recentre: bool = True  # move the lattice onto the aggregate posterior after each epoch
+    shift: bool = True  # train on a randomly shifted lattice each step (no tuning to fixed nodes)
+    epochs: int = 40  # maximum epochs (an epoch: a pass over the distinct patterns, >= 10 steps)
+    batch_size: int = 4096  # distinct patterns per Adam step (all of them when fewer)
+    lr: float = 3e-2  # Adam learning rate (the peak of the one-cycle schedule)
+    holdout: float = 0.1  # fraction of rows held out for early stopping, if no test_index
+    patience: int = 10  # epochs without held-out improvement before stopping
+    min_delta: float = 1e-4  # improvement (nats/sample) that resets the patience counter
+    lr_decay: float = 0.5  # learning-rate factor each time held-out stalls for patience // 2 epochs
+    lr_schedule: str = "onecycle"  # "onecycle" (rise to lr, cosine down over epochs) or "plateau" (lr_decay on stalls)
+    seed: int = 0  # initialisation, split and batch order
+
+    def __post_init__(self) -> None:
+        self.decoder_widths = tuple(int(w) for w in self.decoder_widths)
+        if not 1 <= self.latents <= MAX_LATENTS:
+            raise ParameterError(f"the exact engine takes 1 to {MAX_LATENTS} latents, got {self.latents}")
+        if self.decoder not in ("mlp", "identity"):
+            raise ParameterError(f"decoder must be 'mlp' or 'identity', got {self.decoder!r}")
+        if self.features and (self.features < self.latents or self.decoder == "identity"):
+            raise ParameterError(f"features must be 0 or >= latents with an mlp decoder, got {self.features}")
+        if self.nodes == 1 or self.nodes < 0 or self.max_nodes < 2 or self.grid_tol <= 0:
+            raise ParameterError("nodes must be 0 or >= 2, max_nodes >= 2 and grid_tol > 0")
+        if self.nodes == 0:
+            self.nodes = TRAIN_NODES[self.latents]
+        if self.epochs < 0 or self.batch_size < 1 or self.lr <= 0 or self.patience < 1:
+            raise ParameterError("epochs must be >= 0, batch_size >= 1, lr > 0 and patience >= 1")
+        if self.lr_schedule not in ("plateau", "onecycle"):
+            raise ParameterError(f"lr_schedule must be 'plateau' or 'onecycle', got {self.lr_schedule!r}")
+        if not 0.0 <= self.holdout < 1.0 or not 0.0 < self.lr_decay <= 1.0:
+            raise ParameterError("holdout must be in [0, 1) and lr_decay in (0, 1]")
+
+    def to_dict(self) -> dict:
+        """JSON-able dict (tuples become lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ExactConfig":
+        """Inverse of :meth:`to_dict`; unknown keys are ignored."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+class QuadratureModel(nn.Module):
+    """Product decoder + quadrature grid; every likelihood and posterior is a sum over nodes."""
+
+    def __init__(self, n_units: int, encoding: str, config: ExactConfig, grid: Grid | None = None):
+        super().__init__()
+        if encoding not in EXACT_ENCODINGS:
+            raise ParameterError(f"encoding must be one of {EXACT_ENCODINGS}, got {encoding!r}")
+        self.n_units, self.encoding, self.config = int(n_units), encoding, config
+        self.decoder = Decoder(self.n_units, config.latents, 1, config.decoder, config.decoder_widths,
+                               config.features)
+        self.grid = grid if grid is not None else box_grid(config.latents, config.nodes).refined()
+
+    # --- named parameters (as ProductVAE) -------------------------------------------------
+    @property
+    def W(self) -> torch.Tensor:  # noqa: N802 - the physics name
+        """Patterns (N, H)."""
+        return self.decoder.W
+
+    @property
+    def b(self) -> torch.Tensor:
+        """Fields (N,)."""
+        return self.decoder.b
+
+    @property
+    def g(self) -> nn.Module:
+        """The order-parameter map R^K -> R^H."""
+        return self.decoder.g
+
+    # --- pieces -----------------------------------------------------------------------------
+    def prepare(self, x) -> torch.Tensor:
+        """Data in its encoding (binary {0,1} or spins ±1), (B, N) -> {0, 1} float32 tensor."""
+        x = torch.as_tensor(np.asarray(x)).float()
+        return (x + 1) / 2 if self.encoding == "spin" else x
+
+    def fields(self, z) -> torch.Tensor:
+        """Decoder fields φ(z) for latents (..., K): (..., N)."""
+        p = next(self.parameters())
+        return self.decoder(torch.as_tensor(np.asarray(z), dtype=p.dtype, device=p.device))
+
+    def logits(self, grid: Grid | None = None) -> torch.Tensor:
+        """Bernoulli logits at every node, (G, N): φ(z_g) (binary) or 2 φ(z_g) (spin)."""
+        phi = self.fields((grid or self.grid).nodes)
+        return 2 * phi if self.encoding == "spin" else phi
+
+    @staticmethod
+    def log_joint(rows: Rows, logits: torch.Tensor, log_w: torch.Tensor) -> torch.Tensor:
+        """log w_g + log p(x_b | z_g) for {0,1} rows (B, N) and node logits (G, N): (B, G)."""
+        return rows.times(logits).add_(log_w - F.softplus(logits).sum(-1))
+
+    def _eval_pieces(self, grid: Grid | None):
+        grid = grid or self.grid
+        with torch.no_grad():
+            lg = self.logits(grid).double()
+        return grid, lg, torch.as_tensor(grid.log_weights, dtype=torch.float64)
+
+    def _chunks(self, xp: torch.Tensor, g: int):
+        size = max(1, _EVAL_ENTRIES // max(1, g))
+        for a in range(0, len(xp), size):
+            yield Rows(xp[a : a + size])
+
+    # --- exact quantities (float64, no gradient) -------------------------------------------
+    @torch.no_grad()
+    def log_likelihood(self, xp: torch.Tensor, grid: Grid | None = None) -> np.ndarray:
+        """Exact log p(x) of the grid model for prepared {0,1} rows (B, N): (B,) float64 nats."""
+        grid, lg, lw = self._eval_pieces(grid)
+        out = [torch.logsumexp(self.log_joint(xb, lg, lw), 1) for xb in self._chunks(xp, grid.size)]
+        return torch.cat(out).numpy() if out else np.zeros(0)
+
+    @torch.no_grad()
+    def refined_log_likelihood(self, xp: torch.Tensor, tol: float = 1e-3, max_nodes: int = 65536,
+                               grid: Grid | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """log p(x) of the continuous model for prepared rows (B, N), each refined on its own.
+
+        Starts on ``grid`` (default :attr:`grid`) and, for the rows whose log p still moves by
+        more than ``tol`` nats when the grid goes from n to 2n - 1 nodes per axis, repeats on
+        the finer grid (only those rows), until every row has settled or the next grid would
+        exceed ``max_nodes``. Returns ``(log_p, settled)``: (B,) nats from the finest grid each
+        row reached, and (B,) bool, False where the row was still moving at the cap. A row
+        with a wide posterior settles on the first grid; only the rare rows with sharp
+        posteriors pay for the fine grids.
+        """
+        grid = grid or self.grid
+        ll = self.log_likelihood(xp, grid)
+        todo = np.ones(len(ll), bool)
+        while todo.any():
+            finer = grid.refined()
+            if finer.size > max_nodes:
+                break
+            ll_f = self.log_likelihood(xp[torch.as_tensor(np.flatnonzero(todo))], finer)
+            moved = np.abs(ll_f - ll[todo]) > tol
+            ll[todo] = ll_f
+            todo[todo] = moved
+            grid = finer
+        return ll, ~todo
+
+    @torch.no_grad()
+    def posterior(self, xp: torch.Tensor, grid: Grid | None = None) -> np.ndarray:
+        """p(z_g | x) on the nodes for prepared rows (B, N): (B, G) float64, rows sum to 1."""
+        grid, lg, lw = self._eval_pieces(grid)
+        out = [torch.softmax(self.log_joint(xb, lg, lw), 1) for xb in self._chunks(xp, grid.size)]
+        return torch.cat(out).numpy() if out else np.zeros((0, grid.size))
+
+    @torch.no_grad()
+    def posterior_moments(self, xp: torch.Tensor, grid: Grid | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior means E[z|x] (B, K) and per-latent standard deviations (B, K)."""
+        grid, lg, lw = self._eval_pieces(grid)
+        z = torch.as_tensor(grid.nodes, dtype=torch.float64)
+        means, sds = [], []
+        for xb in self._chunks(xp, grid.size):
+            post = torch.softmax(self.log_joint(xb, lg, lw), 1)
+            m = post @ z
+            means.append(m)
+            sds.append((post @ z.square() - m.square()).clamp_min(0).sqrt())
+        k = grid.latents
+        if not means:
+            return np.zeros((0, k)), np.zeros((0, k))
+        return torch.cat(means).numpy(), torch.cat(sds).numpy()
+
+    @torch.no_grad()
+    def rate(self, xp: torch.Tensor, counts: np.ndarray | None = None, grid: Grid | None = None) -> float:
+        """I(X; Z) = E_x KL(p(z|x) ‖ p(z)) in nats, on the grid: the KL of the posterior over the
+        nodes from the prior weights (the consistent discrete quantity), averaged over rows with
+        ``counts`` as their multiplicities (default 1 each)."""
+        grid, lg, lw = self._eval_pieces(grid)
+        c = torch.ones(len(xp), dtype=torch.float64) if counts is None else torch.as_tensor(
+            np.asarray(counts, np.float64))
+        total, a = 0.0, 0
+        for xb in self._chunks(xp, grid.size):
+            lj = self.log_joint(xb, lg, lw)
+            lpost = lj - torch.logsumexp(lj, 1, keepdim=True)
+            kl = (lpost.exp() * (lpost - lw)).sum(1)
+            total += float((c[a : a + len(xb)] * kl).sum())
+            a += len(xb)
+        return total / float(c.sum()) if len(xp) else math.nan
+
+    @torch.no_grad()
+    def probabilities(self, grid: Grid | None = None) -> np.ndarray:
+        """P(x_i = 1 | z_g) (spins: P(s_i = +1 | z_g)) at every node, (G, N) float64."""
+        _, lg, _ = self._eval_pieces(grid)
+        return torch.sigmoid(lg).numpy()
+
+    def stats(self, triplets: np.ndarray | None = None, grid: Grid | None = None) -> PopulationStats:
+        """Exact population statistics of the grid model ({0,1} convention, :mod:`._stats`)."""
+        grid = grid or self.grid
+        return grid_stats(self.probabilities(grid), grid.weights, triplets)
+
+    def sample(self, n: int, seed: int = 0, grid: Grid | None = None) -> np.ndarray:
+        """``n`` exact draws from the grid model in the data's encoding (int8 (n, N)): a node by
+        its weight, then independent units given the node."""
+        if n < 0:
+            raise ParameterError(f"samples must be >= 0, got {n}")
+        grid = grid or self.grid
+        p = self.probabilities(grid)
+        rng = np.random.default_rng(seed)
+        idx = rng.choice(grid.size, size=n, p=grid.weights / grid.weights.sum())
+        on = (rng.random((n, self.n_units)) < p[idx]).astype(np.int8)
+        return 2 * on - 1 if self.encoding == "spin" else on
