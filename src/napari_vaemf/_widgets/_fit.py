@@ -133,13 +133,13 @@ class FitWidget(JobWidget):
 
     # -- start / progress -------------------------------------------------------------------
     def _make_job(self, s: VAEConfig):
-        from ..core.vae import Fit
+        from ..core.fitting import new_fit
 
         layer = self.picker.layer()
         if layer is None:
             raise InputError(None, "choose a raster or configuration layer to fit")
         data, rec = layer_data(layer, s.holdout, s.seed)
-        fit = Fit.from_data(data, s)
+        fit = new_fit(data, s)
         self.fit, self.recording, self.source_layer = fit, rec, layer
         self.latents = None
         self.history = []

@@ -25,6 +25,7 @@ from pathlib import Path
 from napari_vaemf.cli._common import add_input_options, read_recording
 from napari_vaemf.core.data import FitData, prepare
 from napari_vaemf.core.errors import InputError
+from napari_vaemf.core.fitting import new_fit
 from napari_vaemf.core.progress import drive
 from napari_vaemf.core.settings import add_options, from_args
 from napari_vaemf.core.vae.config import VAEConfig
@@ -62,15 +63,13 @@ def load_input(path: Path, args: argparse.Namespace | None = None) -> FitData:
 
 def run(args: argparse.Namespace) -> int:
     from napari_vaemf.core.runs import RunFolder, defer_sigint
-    from napari_vaemf.core.vae import Fit
-
     config = from_args(VAEConfig, args)
     # first: -o must be a folder this process can create, lock and write (one-line error)
     with RunFolder.open(args.output, kind="fit", option="-o/--output") as folder:
         data = load_input(args.input, args)
         if len(data.x) < 2:
             raise InputError(args.input, f"need at least 2 samples to fit, got {len(data.x)}")
-        fit = Fit.from_data(data, config)
+        fit = new_fit(data, config)
         log.info("fitting %s: %d samples x %d units (%s) on %s", args.input, len(data.x),
                  fit.n_units, data.encoding, fit.device)
         code = 0
