@@ -130,3 +130,15 @@ def test_decoding_refuses_mixed_kinds_and_recordings_too_short_for_the_shift():
     linear = Resampled(np.zeros((100, 1)), ["x"], np.array([False]))
     with pytest.raises(ParameterError, match=r"--shift 60: the recording \(10 s\) is too short"):
         drive(decode(linear, z, None, 0.1), bar=False)
+
+
+@pytest.mark.parametrize("dims", [1, 12])  # a k-d tree below 11 features, brute force above
+def test_knn_averages_tied_rows_instead_of_picking_some(dims):
+    from napari_vaemf.core.behavior._decode import _knn
+
+    a, b = np.zeros(dims), np.full(dims, 5.0)
+    x = np.array([a, a, a, b])
+    y = np.array([[0.0], [0.0], [3.0], [10.0]])
+    got = _knn(x, y, np.array([a + 0.1, a + 0.1, b]), 2)
+    assert got[:, 0].tolist() == [1.0, 1.0, pytest.approx((10.0 + 1.0) / 2)]  # 2 of the 3 tied: their mean
+    assert _knn(x, y, a[None], 4)[0, 0] == pytest.approx(13 / 4)

@@ -84,24 +84,49 @@ def _standardise(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 def _knn(xtr: np.ndarray, ytr: np.ndarray, xte: np.ndarray, k: int) -> np.ndarray:
+    """Mean target of the k nearest training rows of each test row.
+
+    Repeated rows (spike-count words repeat a lot) are merged first: a query's neighbours
+    are the nearest distinct training rows taken with their multiplicities until k rows are
+    reached, the last one with part of its weight, so tied rows are averaged rather than
+    picked arbitrarily; each distinct query row is answered once.
+    """
     k = min(k, len(xtr))
-    if xtr.shape[1] <= _KDTREE_MAX_DIM:
+    ux, inverse, counts = np.unique(xtr, axis=0, return_inverse=True, return_counts=True)
+    inverse = inverse.reshape(-1)
+    ysum = np.zeros((len(ux), ytr.shape[1]))
+    np.add.at(ysum, inverse, ytr)
+    ymean = ysum / counts[:, None]
+    uq, back = np.unique(xte, axis=0, return_inverse=True)
+    m = min(k, len(ux))  # k distinct rows always hold at least k rows
+    idx = _nearest(ux, uq, m)  # (queries, m), nearest first
+    c = counts[idx]
+    before = np.cumsum(c, axis=1) - c
+    take = np.clip(k - before, 0, c)  # rows used from each neighbour
+    pred = (take[:, :, None] * ymean[idx]).sum(axis=1) / take.sum(axis=1, keepdims=True)
+    return pred[back.reshape(-1)]
+
+
+def _nearest(points: np.ndarray, queries: np.ndarray, m: int) -> np.ndarray:
+    """(queries, m) indices of the m nearest points of each query, nearest first."""
+    if points.shape[1] <= _KDTREE_MAX_DIM:
         from scipy.spatial import cKDTree
 
-        _, idx = cKDTree(xtr).query(xte, k=k)
-        idx = idx.reshape(len(xte), k)
-        return ytr[idx].mean(axis=1)
-    if len(xtr) > _BRUTE_MAX_TRAIN:
-        keep = np.linspace(0, len(xtr) - 1, _BRUTE_MAX_TRAIN).round().astype(np.int64)
-        xtr, ytr = xtr[keep], ytr[keep]
-    xtr32, sq = xtr.astype(np.float32), (xtr.astype(np.float32) ** 2).sum(1)
-    out = np.empty((len(xte), ytr.shape[1]))
-    step = max(1, 4_000_000 // max(1, len(xtr)))
-    for a in range(0, len(xte), step):
-        q = xte[a : a + step].astype(np.float32)
-        d = sq[None, :] - 2.0 * q @ xtr32.T  # (chunk, train): |x|² - 2 q·x (+ |q|², constant)
-        idx = np.argpartition(d, k - 1, axis=1)[:, :k]
-        out[a : a + step] = ytr[idx].mean(axis=1)
+        _, idx = cKDTree(points).query(queries, k=m)
+        return idx.reshape(len(queries), m)
+    if len(points) > _BRUTE_MAX_TRAIN:  # an even subsample of the distinct rows
+        keep = np.linspace(0, len(points) - 1, _BRUTE_MAX_TRAIN).round().astype(np.int64)
+        return keep[_nearest(points[keep], queries, m)]
+    p32 = points.astype(np.float32)
+    sq = (p32 ** 2).sum(1)
+    out = np.empty((len(queries), m), dtype=np.int64)
+    step = max(1, 4_000_000 // max(1, len(points)))
+    for a in range(0, len(queries), step):
+        d = sq[None, :] - 2.0 * queries[a : a + step].astype(np.float32) @ p32.T  # + |q|²: constant
+        part = np.argpartition(d, m - 1, axis=1)[:, :m] if m < d.shape[1] else \
+            np.tile(np.arange(d.shape[1]), (len(d), 1))
+        order = np.argsort(np.take_along_axis(d, part, axis=1), axis=1, kind="stable")
+        out[a : a + step] = np.take_along_axis(part, order, axis=1)
     return out
 
 
