@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, ParameterError
+from ..limits import MAX_BIN_COUNT
 from ._binning import SpikeTrains
 
 __all__ = ["raster_from_array", "spikes_from_list", "detect_repeats", "is_spike_list"]
@@ -91,12 +92,19 @@ def raster_from_array(
     if not np.all(finite):
         raise InputError(source, "raster contains NaN or infinite values")
     vals = np.unique(a[: min(len(a), 100_000)])
+    lo, hi = a.min(), a.max()
     if set(vals.tolist()) <= {-1, 1}:
         encoding = "spin"
-    elif _integer_valued(a) and a.min() >= 0:
-        encoding = "binary" if a.max() <= 1 else "counts"
+    elif _integer_valued(a) and lo >= 0:
+        encoding = "binary" if hi <= 1 else "counts"
     else:
         raise InputError(source, "array is not a raster: values must be counts >= 0, {0,1} or +-1")
+    if lo == hi:  # all zeros, all ones, all -1: no activity to describe
+        raise InputError(source, f"every entry of the {a.shape[0]} x {a.shape[1]} raster is {lo.item():g}: "
+                                 "no activity to show or fit (a wrong --variable, or an empty recording?)")
+    if encoding == "counts" and hi > MAX_BIN_COUNT:
+        raise InputError(source, f"a bin holds {hi.item():,.0f} counts; more than {MAX_BIN_COUNT:,} spikes "
+                                 "in one bin is not a spike raster (a wrong --variable, or an image?)")
     if layout == "auto":
         rows, cols = a.shape
         if rows >= AUTO_ASPECT * cols:
@@ -117,7 +125,7 @@ def raster_from_array(
     else:
         from ._binning import count_dtype
 
-        raster = raster.astype(count_dtype(int(raster.max())))
+        raster = raster.astype(count_dtype(int(hi)))
     raster = np.ascontiguousarray(raster)
     if n_rep is None:
         if repeats == "auto":

@@ -19,6 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import InputError, ParameterError
+from ..limits import MAX_BINS, check_alloc
 
 __all__ = [
     "SpikeTrains",
@@ -168,7 +169,39 @@ def _window(st: SpikeTrains, bin_size: float, t_start, t_stop) -> tuple[float, f
         raise ParameterError(
             f"{st.source or 'spike trains'}: bin size {bin_size} s is larger than the recording ({duration:.6g} s)"
         )
+    if n > MAX_BINS:
+        _too_many_bins(st, n, bin_size, t0, t1, windowed=t_stop is not None or st.t_stop is not None)
+    if _spikes_in(st, t0, t1) == 0:
+        raise InputError(st.source, f"no spike in the time window [{t0:g}, {t1:g}) s (the spikes run "
+                                    f"from {first:g} to {last:g} s): nothing to show or fit")
     return t0, t1, n
+
+
+def _spikes_in(st: SpikeTrains, t0: float, t1: float) -> int:
+    """Number of spikes in [t0, t1) (one binary search per unit)."""
+    total = 0
+    for a, b in zip(st.starts, st.ends):
+        lo, hi = np.searchsorted(st.times[a:b], (t0, t1), side="left")
+        total += int(hi - lo)
+    return total
+
+
+def _too_many_bins(st: SpikeTrains, n: int, bin_size: float, t0: float, t1: float, windowed: bool) -> None:
+    """Refuse a raster of more than MAX_BINS bins, saying why it is that long."""
+    msg = (f"{n:,} bins of {bin_size:g} s over [{t0:g}, {t1:g}) s: a raster may have at most "
+           f"{MAX_BINS:,} bins")
+    hint = "pass a larger --bin-size, or a shorter window with --t-start/--t-stop"
+    if not windowed:  # the window ends at the last spike: is it an outlier?
+        q = float(np.quantile(st.times, 0.99))
+        nonempty = np.flatnonzero(st.counts() > 0)
+        lasts = st.times[st.ends[nonempty] - 1]
+        u = int(nonempty[np.argmax(lasts)])
+        last = float(lasts.max())
+        if last - t0 > 10 * max(q - t0, bin_size):
+            hint = (f"the last spike, at {last:g} s (unit {st.units['id'][u]}), lies far beyond the "
+                    f"others (99 % come before {q:g} s): pass --t-stop to end the window there, "
+                    "or a larger --bin-size")
+    raise InputError(st.source, f"{msg}; {hint}")
 
 
 def _count_rows(
@@ -261,6 +294,8 @@ def bin_spikes(
     """
     st = _as_trains(trains)
     t0, t1, n = _window(st, bin_size, t_start, t_stop)
+    check_alloc(len(st) * n, f"a raster of {len(st)} units x {n:,} bins", source=st.source,
+                hint="bin it lazily (lazy=True), or pass a larger --bin-size or a shorter window")
     return _count_rows(st, t0, t1, float(bin_size), 0, n, None)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, ParameterError
+from ..limits import check_npy, check_npz
 from ._arrays import is_spike_list, raster_from_array, spikes_from_list
 from ._binning import SpikeTrains
 from ._matlab import pick_variable, read_mat_arrays
@@ -74,10 +75,11 @@ def load_recording(
         trains = read_nwb_units(path, units_path=units_path)
         return _bin(trains, bin_size, t_start, t_stop, lazy)
     if suffix == ".mat":
-        name, arr = pick_variable(read_mat_arrays(path), path, variable)
+        name, arr = pick_variable(read_mat_arrays(path, variable), path, variable)
         log.info("%s: using MATLAB variable %r %s", path.name, name, arr.shape)
         return _from_array(arr, path, bin_size, t_start, t_stop, layout, repeats, lazy)
     if suffix == ".npy":
+        check_npy(path)  # the header's size against the file and the memory budget, before reading
         try:
             arr = np.load(path, allow_pickle=False)
         except (ValueError, OSError, EOFError) as err:
@@ -123,6 +125,7 @@ def _from_array(arr, path, bin_size, t_start, t_stop, layout, repeats, lazy, ext
 
 
 def _load_npz(path, bin_size, t_start, t_stop, layout, repeats, variable, lazy) -> Recording:
+    check_npz(path)  # every member's method, ratio, header and size, before any is decompressed
     try:
         # our own file handle: np.load leaks it when the zip is damaged
         with open(path, "rb") as fh:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..limits import check_dataset
 from ._binning import SpikeTrains
 
 __all__ = ["read_nwb_units", "open_hdf5"]
@@ -96,6 +97,7 @@ def _column(f, ds, n: int, electrodes_cache: dict) -> dict[str, np.ndarray]:
     name = ds.name.rsplit("/", 1)[-1]
     if not isinstance(ds, h5py.Dataset) or ds.shape[:1] != (n,):
         return {}
+    check_dataset(ds, f.filename, f"the unit column {ds.name}")
     data = ds[()]
     if data.dtype.kind == "O" and data.size and isinstance(data.flat[0], h5py.Reference):
         data = np.array([f[r].name.rsplit("/", 1)[-1] if r else "" for r in data.flat], dtype=object)
@@ -120,6 +122,25 @@ def _column(f, ds, n: int, electrodes_cache: dict) -> dict[str, np.ndarray]:
     return out
 
 
+def _numeric(ds, path: Path, name: str, kinds: str, dtype, ndim: int = 1) -> np.ndarray:
+    """A numeric dataset read whole, after checking its type, rank and declared size."""
+    import h5py
+
+    if not isinstance(ds, h5py.Dataset):
+        raise InputError(path, f"{name} is not a dataset")
+    kind = ds.dtype.kind
+    allowed = kinds + ("iu" if "f" in kinds else "")  # integer spike times are fine too
+    if kind not in allowed:
+        what = {"S": "strings", "U": "strings", "O": "strings or objects", "V": "compound records"}
+        raise InputError(path, f"{name} holds {what.get(kind, ds.dtype)} ({ds.dtype}), not "
+                               f"{'numbers (seconds)' if 'f' in kinds else 'integers'}")
+    if ds.ndim != ndim:
+        raise InputError(path, f"{name} has shape {ds.shape}, expected {ndim} dimension{'s' * (ndim > 1)}")
+    check_dataset(ds, path, name)
+    data = ds[()]
+    return np.asarray(data, dtype=dtype) if dtype is not None else np.asarray(data)
+
+
 def read_nwb_units(path, units_path: str | None = None) -> SpikeTrains:
     """Spike trains and the unit table of an NWB 2 file's Units table (opened read-only).
 
@@ -142,10 +163,10 @@ def _read_units(path: Path, units_path: str | None) -> SpikeTrains:
         g = f[upath]
         if "spike_times" not in g or "spike_times_index" not in g:
             raise InputError(path, f"the Units table {upath} has no spike_times")
-        times = np.asarray(g["spike_times"][()], dtype=np.float64)  # one bulk read
-        ends = np.asarray(g["spike_times_index"][()], dtype=np.int64)
+        times = _numeric(g["spike_times"], path, f"{upath}/spike_times", "f", np.float64)  # one bulk read
+        ends = _numeric(g["spike_times_index"], path, f"{upath}/spike_times_index", "iu", np.int64)
         n = len(ends)
-        ids = np.asarray(g["id"][()]) if "id" in g else np.arange(n)
+        ids = _numeric(g["id"], path, f"{upath}/id", "iu", None) if "id" in g else np.arange(n)
         if len(ids) != n:
             raise InputError(path, f"Units table has {len(ids)} ids but {n} spike-train index entries")
         if n == 0 or times.size == 0:
@@ -159,8 +180,9 @@ def _read_units(path: Path, units_path: str | None) -> SpikeTrains:
                 units.setdefault(k, v)
         obs = None
         if "obs_intervals" in g and "obs_intervals_index" in g:
-            iv = np.asarray(g["obs_intervals"][()], dtype=np.float64).reshape(-1, 2)
-            iv_end = np.asarray(g["obs_intervals_index"][()], dtype=np.int64)
+            iv = _numeric(g["obs_intervals"], path, f"{upath}/obs_intervals", "f", np.float64, ndim=2)
+            iv = iv.reshape(-1, 2)
+            iv_end = _numeric(g["obs_intervals_index"], path, f"{upath}/obs_intervals_index", "iu", np.int64)
             obs = [iv[a:b] for a, b in zip(np.concatenate([[0], iv_end[:-1]]), iv_end)]
     st = SpikeTrains(times=times, ends=ends, units=units, source=path)
     st.validate()

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..configs import jsonable
 from ..errors import InputError, ParameterError
+from ..limits import check_alloc
 from ._binning import SpikeTrains, as_binary, bin_spikes, bin_spikes_lazy, check_bin_size
 
 __all__ = ["Recording", "LAZY_CELLS"]
@@ -20,6 +21,22 @@ log = logging.getLogger(__name__)
 LAZY_CELLS = 200_000_000
 
 ENCODINGS = ("binary", "counts", "spin", "vector")
+
+
+def _check_unique_ids(ids, source) -> None:
+    """InputError naming a unit id that occurs more than once (units are chosen by id)."""
+    ids = np.asarray(ids)
+    if ids.size < 2:
+        return
+    try:
+        values, counts = np.unique(ids, return_counts=True)
+    except TypeError:  # mixed types: compare them as text
+        values, counts = np.unique(ids.astype(str), return_counts=True)
+    if counts.max() > 1:
+        dup = values[np.argmax(counts)]
+        dup = dup.item() if hasattr(dup, "item") else dup
+        raise InputError(source, f"unit ids are not unique: id {dup} is used by {counts.max()} units "
+                                 "(units are chosen by id, so each must be unique)")
 
 
 @dataclass(eq=False)  # identity: fields are arrays
@@ -49,6 +66,7 @@ class Recording:
             self.source = Path(self.source)
         if "id" not in self.units:
             self.units = {"id": np.arange(self.n_units), **self.units}
+        _check_unique_ids(self.units["id"], self.source)
         if self.repeats is not None and self.n_bins % self.repeats:
             raise ParameterError(f"{self.n_bins} bins cannot be split into {self.repeats} repeats")
 
@@ -103,6 +121,9 @@ class Recording:
         A lazy raster is computed whole; stream big ones with :meth:`iter_batches`.
         """
         r = self.raster
+        cells = self.n_units * self.n_bins * (3 if self.encoding == "vector" else 1)
+        check_alloc(cells * 5, f"the {self.n_bins:,} samples of {self.n_units} units (float32 and int8)",
+                    source=self.source, hint="fit a shorter window (--t-start/--t-stop) or a larger --bin-size")
         if self.is_lazy:
             log.info("computing a lazy raster of %d x %d for samples()", self.n_units, self.n_bins)
             r = r.compute()
