@@ -14,7 +14,8 @@ import torch
 
 from napari_vaemf.core.errors import InputError, ParameterError
 
-__all__ = ["atomic_save", "load_checkpoint", "fingerprint", "pick_device", "CHECKPOINT_FORMAT"]
+__all__ = ["atomic_save", "load_checkpoint", "check_checkpoint", "fingerprint", "pick_device",
+           "CHECKPOINT_FORMAT"]
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,67 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
         raise InputError(path, f"not a readable vaemf checkpoint ({err})") from err
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         raise InputError(path, f"not a vaemf checkpoint (expected format {CHECKPOINT_FORMAT!r})")
+    check_checkpoint(ckpt, path)
     return ckpt
+
+
+# what Fit.load reads from a checkpoint, and the type each must have
+_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "config": dict, "n_units": int, "encoding": str, "model": dict, "optimizer": dict,
+    "step": int, "epoch": int, "metrics": dict, "history": list,
+    "best_test_neg_elbo": (float, int), "train_seconds": (float, int), "n_samples": int,
+    "fingerprint": (str, type(None)), "test_index": torch.Tensor,
+}
+
+
+def check_checkpoint(ckpt: dict, path: str | os.PathLike) -> None:
+    """Refuse a checkpoint ``Fit.load`` could not rebuild, before anything is allocated.
+
+    Every field must be there with its type; the config must be possible
+    (``VAEConfig.__post_init__``); the model its config and ``n_units`` describe (built on
+    torch's ``meta`` device, which allocates nothing) must fit in the memory budget and have
+    exactly the stored tensors' names and shapes; every weight must be finite (NaN weights
+    sample all -1 and read off nonsense).
+    """
+    from napari_vaemf.core.limits import check_alloc
+    from napari_vaemf.core.vae.model import ENCODINGS, ProductVAE, VAEConfig
+
+    for key, kind in _FIELDS.items():
+        if key not in ckpt:
+            raise InputError(path, f"checkpoint has no {key!r} (damaged, or not written by vaemf fit)")
+        value = ckpt[key]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            wanted = " or ".join(k.__name__ for k in kind) if isinstance(kind, tuple) else kind.__name__
+            raise InputError(path, f"checkpoint field {key!r} is a {type(value).__name__}, not a {wanted}")
+    if ckpt["encoding"] not in ENCODINGS:
+        raise InputError(path, f"checkpoint encoding {ckpt['encoding']!r} is not one of {ENCODINGS}")
+    n_units = ckpt["n_units"]
+    if n_units < 1:
+        raise InputError(path, f"checkpoint n_units must be >= 1, got {n_units}")
+    try:
+        config = VAEConfig.from_dict(ckpt["config"])
+    except (ParameterError, TypeError, ValueError) as err:
+        raise InputError(path, f"the checkpoint's config is impossible: {err}") from err
+    with torch.device("meta"):  # shapes only, nothing allocated
+        expected = ProductVAE(n_units, ckpt["encoding"], config).state_dict()
+    numel = sum(t.numel() for t in expected.values())
+    check_alloc(4 * 3 * numel, f"the model of its config ({numel:,} weights for {n_units:,} units, "
+                f"{config.latents} latents; with Adam's state)", source=path)
+    stored = ckpt["model"]
+    missing = sorted(set(expected) - set(stored))
+    extra = sorted(set(stored) - set(expected))
+    if missing or extra:
+        raise InputError(path, f"the model weights do not match the checkpoint's config (missing "
+                               f"{missing[:3] or 'none'}, unexpected {extra[:3] or 'none'})")
+    for name, want in expected.items():
+        got = stored[name]
+        if not isinstance(got, torch.Tensor) or tuple(got.shape) != tuple(want.shape):
+            shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
+            raise InputError(path, f"model weight {name} is {shape}, but n_units={n_units} and "
+                                   f"{config.latents} latents make it {tuple(want.shape)}")
+        if got.is_floating_point() and not bool(torch.isfinite(got).all()):
+            raise InputError(path, f"model weight {name} holds NaN or infinite values: the fit "
+                                   "diverged; fit again with a lower --lr")
 
 
 def fingerprint(x: np.ndarray, encoding: str) -> str:
@@ -69,6 +130,10 @@ def fingerprint(x: np.ndarray, encoding: str) -> str:
 def pick_device(name: str = "auto") -> torch.device:
     """``"auto"`` -> CUDA if available, then Apple MPS, then CPU; otherwise ``torch.device(name)``."""
     if name != "auto":
+        from napari_vaemf.core.limits import DEVICE_NAMES
+
+        if not DEVICE_NAMES.fullmatch(str(name)):
+            raise ParameterError(f"--device must be auto, cpu, cuda, cuda:N or mps, got {name!r}")
         try:
             dev = torch.device(name)
         except RuntimeError as err:

@@ -39,17 +39,48 @@ class VAEConfig:
     max_device_mb: float = setting(2048.0, gui=False)  # data larger than this stays on the host, batches stream
 
     def __post_init__(self) -> None:
+        import math
+
+        from napari_vaemf.core.limits import DEVICE_NAMES, MAX_HIDDEN_PARAMETERS, MAX_LATENTS
+
         self.encoder_widths = tuple(int(w) for w in self.encoder_widths)
         self.decoder_widths = tuple(int(w) for w in self.decoder_widths)
         if self.latents < 1:
             raise ParameterError(f"latents must be >= 1, got {self.latents}")
+        if self.latents > MAX_LATENTS:
+            raise ParameterError(f"--latents must be at most {MAX_LATENTS} (order parameters, not units), "
+                                 f"got {self.latents}")
+        for name in ("lr", "kl_warmup_epochs", "min_delta", "lr_decay", "max_device_mb"):
+            value = getattr(self, name)
+            if not math.isfinite(value):
+                raise ParameterError(f"--{name.replace('_', '-')} must be a finite number, got {value}")
+        if self.epochs < 1:
+            raise ParameterError(f"--epochs must be >= 1 (0 would save an untrained model), got {self.epochs}")
+        if any(w < 1 for w in self.encoder_widths + self.decoder_widths):
+            raise ParameterError("--encoder-widths and --decoder-widths must be >= 1, got "
+                                 f"{list(self.encoder_widths)} and {list(self.decoder_widths)}")
+        # weights whose number does not depend on the units: encoder hidden layers up to the 2K
+        # posterior outputs, and the order-parameter map g (K -> widths -> H)
+        enc = [*self.encoder_widths, 2 * self.latents]
+        dec = [self.latents, *self.decoder_widths, self.features or self.latents] if self.decoder == "mlp" else []
+        hidden = sum(a * b for a, b in zip(enc[:-1], enc[1:])) + sum(a * b for a, b in zip(dec[:-1], dec[1:]))
+        if hidden > MAX_HIDDEN_PARAMETERS:
+            raise ParameterError(
+                f"--latents {self.latents}, --features {self.features}, --encoder-widths "
+                f"{' '.join(map(str, self.encoder_widths))} and --decoder-widths "
+                f"{' '.join(map(str, self.decoder_widths))} make {hidden:,} weights between hidden "
+                f"layers, more than {MAX_HIDDEN_PARAMETERS:,} ({4 * hidden / 2**30:.1f} GiB of float32)")
+        if not DEVICE_NAMES.fullmatch(str(self.device)):
+            raise ParameterError(f"--device must be auto, cpu, cuda, cuda:N or mps, got {self.device!r}")
         if self.decoder not in ("mlp", "identity"):
             raise ParameterError(f"decoder must be 'mlp' or 'identity', got {self.decoder!r}")
         if self.features and (self.features < self.latents or self.decoder == "identity"):
             raise ParameterError(f"features must be 0 or >= latents ({self.latents}) with an mlp "
                                  f"decoder, got {self.features} ({self.decoder})")
-        if self.epochs < 0 or self.batch_size < 1 or self.lr <= 0:
-            raise ParameterError("epochs must be >= 0, batch_size >= 1 and lr > 0")
+        if self.batch_size < 1:
+            raise ParameterError(f"--batch-size must be >= 1, got {self.batch_size}")
+        if self.lr <= 0:
+            raise ParameterError(f"--lr must be > 0, got {self.lr}")
         if self.lr_schedule not in ("plateau", "onecycle"):
             raise ParameterError(f"lr_schedule must be 'plateau' or 'onecycle', got {self.lr_schedule!r}")
         if not 0.0 < self.lr_decay <= 1.0:
