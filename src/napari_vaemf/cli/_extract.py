@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from napari_vaemf.cli._common import add_input_options, load_run, read_recording, run_input_options
+from napari_vaemf.core.errors import InputError
 from napari_vaemf.core.extraction import ExtractionSettings
 from napari_vaemf.core.runs import RunFolder, defer_sigint
 from napari_vaemf.core.settings import add_options, from_args
@@ -51,6 +52,9 @@ def _extract_into(folder, args: argparse.Namespace, settings: ExtractionSettings
     options = {"n_samples": settings.prior_samples}
     if settings.theory == "maier-saupe" and args.data is not None:
         rec, _ = read_recording(args.data, args, run_input_options(fit))
+        if rec.n_units != fit.n_units:
+            raise InputError(args.data, f"has {rec.n_units} units but the model in {folder.path} was "
+                                        f"fitted to {fit.n_units}")
         options["data"] = rec.samples()
     ex = extract(fit, settings.theory, seed=settings.seed, **options)
     with defer_sigint(reraise=False), folder.begin() as txn:  # added to the run, all at once

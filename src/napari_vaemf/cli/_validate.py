@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from napari_vaemf.cli._common import add_input_options, load_run, read_recording, run_input_options
+from napari_vaemf.core.errors import InputError
 from napari_vaemf.core.extraction import ValidationSettings
 from napari_vaemf.core.runs import RunFolder, defer_sigint
 from napari_vaemf.core.settings import add_options, from_args
@@ -45,13 +46,20 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _load(path: Path, args: argparse.Namespace, base) -> tuple[np.ndarray, int | None, float | None]:
+def _load(path: Path, args: argparse.Namespace, base, fit) -> tuple[np.ndarray, int | None, float | None]:
     """(samples, repeats, bin size) of ``path`` read with the run's input options under the
-    command line's (so the data are binned as the model's training data were)."""
+    command line's (so the data are binned as the model's training data were); the data must
+    have the model's units and encoding."""
     from napari_vaemf.core.data import prepare
 
     rec, options = read_recording(path, args, base)
     data = prepare(rec, 0.0, options=options, hash_source=False)
+    if data.x.shape[1] != fit.n_units:
+        raise InputError(path, f"has {data.x.shape[1]} units but the model in {args.run_dir} was fitted "
+                               f"to {fit.n_units}: compare it with data of the same units (--units)")
+    if data.encoding != fit.encoding:
+        raise InputError(path, f"holds {data.encoding} data but the model in {args.run_dir} was fitted "
+                               f"to {fit.encoding} data")
     return data.x, rec.repeats, rec.bin_size
 
 
@@ -69,7 +77,7 @@ def _validate_into(folder, args: argparse.Namespace) -> int:
 
     fit = load_run(args.run_dir)
     base = run_input_options(fit)
-    x, repeats, bin_size = _load(args.data, args, base)
+    x, repeats, bin_size = _load(args.data, args, base, fit)
     x_train = None
     if args.split == "odd-repeats":
         if not repeats:
@@ -77,7 +85,7 @@ def _validate_into(folder, args: argparse.Namespace) -> int:
         x_train, x = split_half(x, repeats)
         repeats = repeats // 2
     if args.train is not None:
-        x_train, _, _ = _load(args.train, args, base)
+        x_train, _, _ = _load(args.train, args, base, fit)
     ex = None
     if (args.run_dir / "extraction.json").is_file():
         ex = Extraction.load(args.run_dir)
