@@ -48,7 +48,7 @@ from napari_vaemf.core.errors import ParameterError
 from napari_vaemf.core.exact._data import as_01, distinct_patterns
 from napari_vaemf.core.exact._grid import Grid, box_grid
 from napari_vaemf.core.exact._rows import Rows
-from napari_vaemf.core.exact.model import ExactConfig, QuadratureModel
+from napari_vaemf.core.exact.model import ExactConfig, QuadratureModel, softmax_rows_
 from napari_vaemf.core.progress import Job, Progress
 from napari_vaemf.core.stats import PopulationStats
 
@@ -170,12 +170,8 @@ class ExactFit:
         lw = torch.as_tensor(grid.log_weights, dtype=torch.float32)
         lg = self.model.logits(grid)  # (G, N), with gradient
         with torch.no_grad():
-            r = self.model.log_joint(rows, lg.detach(), lw)  # (B, G), becomes w_u r_ug in place
-            top = r.max(1, keepdim=True).values
-            r.sub_(top).exp_()
-            norm = r.sum(1, keepdim=True)
-            ll = (top + norm.log()).squeeze(1)
-            r.mul_(wt[:, None] / norm)
+            r, total, ll = softmax_rows_(self.model.log_joint(rows, lg.detach(), lw))  # (B, G), in place
+            r.mul_(wt[:, None] / total)  # w_u r_ug
             agg = r.sum(0)  # (G,)
             grad = agg[:, None] * torch.sigmoid(lg.detach()) - rows.t_times(r)  # -∂objective/∂ℓ
         self.optimizer.zero_grad(set_to_none=True)
@@ -317,11 +313,12 @@ class ExactFit:
         d = self.model.log_likelihood(xp, grid.refined()) - self.model.log_likelihood(xp, grid)
         return {"mean": float(w @ d / w.sum()), "abs": float(w @ np.abs(d) / w.sum())}
 
-    def test_loglik(self) -> float:
-        """Exact held-out log p per sample (nats), NaN without held-out rows."""
+    def test_loglik(self, dtype: torch.dtype = torch.float32) -> float:
+        """Held-out log p per sample (nats) on the evaluation grid, NaN without held-out rows
+        (summed in float32 by default: this is the early-stopping monitor)."""
         if not len(self._test):
             return math.nan
-        ll = self.model.log_likelihood(self._test)
+        ll = self.model.log_likelihood(self._test, dtype=dtype)
         return float(self.test_counts @ ll / self.test_counts.sum())
 
     def log_likelihood(self, x: np.ndarray) -> np.ndarray:
@@ -347,12 +344,41 @@ class ExactFit:
         ll = self.model.log_likelihood(self._train)
         d = self.grid_delta()
         out = {"loglik_nats": float(c @ ll / c.sum()), "rate_nats": self.model.rate(self._train, c),
-               "test_loglik_nats": self.test_loglik(), "nodes": self.grid.size,
+               "test_loglik_nats": self.test_loglik(torch.float64), "nodes": self.grid.size,
                "nodes_per_axis": self.grid.n, "grid_delta_nats": d["mean"],
                "grid_delta_abs_nats": d["abs"], "grid_prior_mass": self.grid.prior_mass,
                "n_train": int(c.sum()), "n_test": int(self.test_counts.sum()), "distinct_train": len(c)}
         self.metrics.update(out)
         return out
+
+    def match_rates(self, iterations: int = 20) -> np.ndarray:
+        """Shift the fields b so the model's exact rates (on the evaluation grid) equal the
+        training rates; returns the shift of the logits (N,).
+
+        Maximum likelihood matches the data's rates to E_data E[σ(ℓ_i(z)) | x] (the aggregate
+        posterior's), not to the model's own Σ_g w_g σ(ℓ_gi): the two differ by as much as the
+        aggregate posterior differs from the prior. This moment-matching step (a 1-D Newton
+        solve per unit; units are independent given the nodes) trades a little likelihood for
+        rates that match; call :meth:`evaluate` again to see what it cost.
+        """
+        c = self.train_counts
+        target = np.clip(c @ self._train.double().numpy() / c.sum(), 1e-6, 1 - 1e-6)
+        w = self.grid.weights
+        with torch.no_grad():
+            logits = self.model.logits().double().numpy()
+        shift = np.zeros(self.n_units)
+        for _ in range(iterations):
+            p = 1 / (1 + np.exp(-(logits + shift)))
+            step = (w @ p - target) / np.maximum(w @ (p * (1 - p)), 1e-12)
+            shift -= np.clip(step, -2.0, 2.0)
+            if np.abs(step).max() < 1e-12:
+                break
+        with torch.no_grad():
+            scale = 2.0 if self.encoding == "spin" else 1.0  # spins: logits 2φ
+            self.model.decoder.readout.bias += torch.as_tensor(shift / scale, dtype=torch.float32)
+        self.metrics["rates_matched"] = True
+        log.info("fields shifted by up to %.3g to match the training rates", np.abs(shift).max())
+        return shift
 
     def latents(self, x: np.ndarray | None = None, sd: bool = False):
         """Posterior means E[z|x] (T, K) for each row (default: all the fit's data); with
