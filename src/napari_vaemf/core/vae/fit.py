@@ -470,7 +470,13 @@ class Fit:
         With ``x`` (the training data) training and evaluation can continue on the same split;
         data whose fingerprint differs from the checkpoint's raise :class:`InputError`.
         """
-        ckpt = load_checkpoint(path)
+        return cls.from_checkpoint(load_checkpoint(path), x=x, device=device, source=path)
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: dict, x: np.ndarray | None = None, device: str | None = None,
+                        source: str | Path | None = None) -> "Fit":
+        """Rebuild a fit from a checkpoint dict already read (what :meth:`save` writes), e.g.
+        one a child process sent; ``source`` names it in errors. See :meth:`load`."""
         config = VAEConfig.from_dict(ckpt["config"])
         if device is not None:
             config.device = device
@@ -478,7 +484,7 @@ class Fit:
         fit = cls(x, ckpt["encoding"], config, test_index, n_units=ckpt["n_units"],
                   time_base=ckpt.get("time_base"))
         if x is not None and fit.fingerprint != ckpt["fingerprint"]:
-            raise InputError(path, "the data given differ from the data this model was trained on")
+            raise InputError(source, "the data given differ from the data this model was trained on")
         fit.fingerprint = ckpt["fingerprint"]
         fit.model.load_state_dict(ckpt["model"])
         fit.optimizer.load_state_dict(ckpt["optimizer"])
