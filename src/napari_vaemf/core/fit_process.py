@@ -1,0 +1,142 @@
+"""A fit trained in a child process: what the Fit widget's Start runs.
+
+    job = train_in_process(data, config)     # a core job (ProcessJob): Progress records
+    drive(job)                               # or the GUI's JobRunner; Stop = job.close()
+    done = job.result                        # ChildFit, also after a stop (the best model)
+    fit = done.rebuild(data)                 # the same fit, in this process
+    done.latents                             # (T, K) posterior means of every bin
+
+The child (:func:`napari_vaemf.core.processes.process_job`) builds the fit with
+:func:`napari_vaemf.core.fitting.new_fit`, the one entry point, and uses only what every fit
+offers: ``train()``, ``latents()``, ``save(path)``, ``config``, ``epoch``, and
+``rate_per_latent()`` when it has one. Each epoch's last record gains the rate of each latent
+(``rate_z0``, ``rate_z1``, ... for the live plot); a loss that is not finite ends the fit with
+a one-line :class:`~napari_vaemf.core.errors.ParameterError`. At the end, or when stopped (the
+fit then restores its best model), the child sends back a :class:`ChildFit`: the checkpoint
+as bytes and the latents of every bin.
+
+Data: the prepared samples ``data.x`` go to the child in shared memory (copied once; the
+child's fit views them read-only), not pickled through the pipe; the rest of ``data`` (split,
+time base) is small and pickled. The child cannot read the layer's file instead, because
+layers need not come from a file (simulations, plain image layers).
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import io
+import math
+import tempfile
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from napari_vaemf.core.data import FitData
+from napari_vaemf.core.errors import ParameterError
+from napari_vaemf.core.processes import ProcessJob, process_job
+from napari_vaemf.core.progress import Job, Progress
+from napari_vaemf.core.vae.config import VAEConfig
+
+__all__ = ["ChildFit", "train_in_process", "fit_target", "with_rates"]
+
+
+@dataclasses.dataclass
+class ChildFit:
+    """What the child sends back: the trained fit as a checkpoint, and its latents."""
+
+    checkpoint: bytes  # the file the fit's save(path) wrote
+    latents: np.ndarray  # (T, K) float32 posterior means of every bin
+    engine: str  # "module:Class" of the fit; that class rebuilds it (from_checkpoint or load)
+    epoch: int  # epochs trained
+    stopped: bool  # True when the fit was stopped before it finished
+
+    def rebuild(self, data: FitData, device: str | None = None):
+        """The fit in this process on ``data`` (the data it was trained on; its split and
+        fingerprint are checked), ready to evaluate, save or continue training."""
+        cls = _engine_class(self.engine)
+        if hasattr(cls, "from_checkpoint"):
+            import torch
+
+            ckpt = torch.load(io.BytesIO(self.checkpoint), map_location="cpu", weights_only=True)
+            return cls.from_checkpoint(ckpt, x=data.x, device=device)
+        with tempfile.TemporaryDirectory(prefix="vaemf-fit-") as tmp:
+            path = Path(tmp) / "fit.pt"
+            path.write_bytes(self.checkpoint)
+            return cls.load(path, x=data.x, device=device)
+
+
+def train_in_process(data: FitData, config: VAEConfig, *, threads: int | None = None,
+                     stop_timeout_s: float = 120.0) -> ProcessJob:
+    """The job that trains ``new_fit(data, config)`` in a spawned child process.
+
+    ``threads``: torch threads in the child (default: torch's, one per core). The job yields
+    the fit's Progress records (epoch ends with ``rate_z*``) and returns a :class:`ChildFit`,
+    which is also ``job.result`` after a stop.
+    """
+    meta = dataclasses.replace(data, x=np.zeros((0,), np.int8))  # x travels in shared memory
+    return process_job(fit_target, meta, config, threads, arrays={"x": data.x}, name="fit",
+                       stop_timeout_s=stop_timeout_s)
+
+
+def fit_target(meta: FitData, config: VAEConfig, threads: int | None, *, x: np.ndarray):
+    """The child's side (module level, so spawn can import it): the fit's job and its finish."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(int(threads))
+    from napari_vaemf.core.fitting import new_fit
+
+    fit = new_fit(dataclasses.replace(meta, x=x), config)
+    return with_rates(fit), partial(_finish, fit)
+
+
+def with_rates(fit) -> Job[Any]:
+    """``fit.train()`` with the rate of each latent added to each epoch's last record, and a
+    loss that is not finite turned into a :class:`ParameterError`. Closing it closes the
+    training (which keeps the best model)."""
+    job = fit.train()
+    last_epoch = 0
+    try:
+        while True:
+            try:
+                rec = next(job)
+            except StopIteration as fin:
+                return fin.value
+            loss = rec.metrics.get("neg_elbo", 0.0)
+            if not math.isfinite(loss):
+                steps = int(rec.metrics.get("step", 0))
+                raise ParameterError(
+                    f"the training loss became {loss} after {steps} steps; lower the "
+                    f"learning rate (lr={fit.config.lr:g})")
+            epoch = rec.metrics.get("epoch", 0)
+            if epoch > last_epoch and hasattr(fit, "rate_per_latent"):
+                last_epoch = epoch
+                rates = {f"rate_z{k}": float(r) for k, r in enumerate(fit.rate_per_latent())}
+                rec = Progress(rec.stage, rec.step, rec.total, {**rec.metrics, **rates})
+            yield rec
+    finally:
+        job.close()
+
+
+def _finish(fit, _value, stopped: bool) -> ChildFit:
+    """After training (or a stop): the checkpoint's bytes and the latents of every bin."""
+    with tempfile.TemporaryDirectory(prefix="vaemf-fit-") as tmp:
+        path = Path(tmp) / "fit.pt"
+        fit.save(path)
+        blob = path.read_bytes()
+    cls = type(fit)
+    return ChildFit(checkpoint=blob, latents=np.asarray(fit.latents(), np.float32),
+                    engine=f"{cls.__module__}:{cls.__qualname__}", epoch=int(fit.epoch),
+                    stopped=bool(stopped))
+
+
+def _engine_class(engine: str) -> type:
+    module, _, name = engine.partition(":")
+    if not module.startswith("napari_vaemf.core."):
+        raise ParameterError(f"not a vaemf fit class: {engine!r}")
+    obj: Any = importlib.import_module(module)
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return obj
