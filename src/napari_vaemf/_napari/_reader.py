@@ -29,9 +29,12 @@ from typing import Any, Callable
 
 import numpy as np
 
+from napari_vaemf.core.errors import InputError
+from napari_vaemf.core.limits import check_npz
 from napari_vaemf.core.recordings import SUFFIXES, is_tsgroup_npz, load_recording, phy_folder
 
 from .layers import recording_layer
+from .view import watch_current_viewer
 
 __all__ = ["get_reader", "read_recording"]
 
@@ -101,6 +104,10 @@ def _looks_readable(path: Path) -> bool:
             pick = "raster.npy" if "raster.npy" in arrays else (arrays[0] if len(arrays) == 1 else None)
             if pick is None:
                 return False
+            try:
+                check_npz(path)  # declared sizes, method and ratio, before decompressing anything
+            except InputError:
+                return True  # ours but refused (a decompression bomb...): the reader says why
             with zf.open(pick) as fh:
                 return _array_ok(fh)
     except (zipfile.BadZipFile, OSError):
@@ -126,4 +133,5 @@ def read_recording(path: str | list[str]) -> list[tuple]:
     if isinstance(path, (list, tuple)):
         path = path[0]
     rec = load_recording(path)
+    watch_current_viewer()  # napari's viewer frames the new layer on its first minute (see .view)
     return [recording_layer(rec)]

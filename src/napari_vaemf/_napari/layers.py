@@ -64,6 +64,9 @@ def recording_layer(rec: Recording, name: str | None = None) -> tuple:
         contrast_limits=limits,
         colormap="gray_r",
         axis_labels=("unit", "time"),
-        units=("pixel", "second") if rec.bin_size else ("pixel", "pixel"),
+        # both axes in seconds for recordings: napari's scale bar reads the time axis and warns
+        # (napari >= 0.9.2) when the displayed axes differ in dimension; a unit's row is then
+        # one second tall at zoom 1, and .view frames the first minute
+        units=("second", "second") if rec.bin_size else ("pixel", "pixel"),
     )
     return data, kwargs, "image"

@@ -11,8 +11,18 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 from qtpy.QtCore import QEvent, QTimer
-from qtpy.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from qtpy.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
+from .._napari.view import watch
 from ..core.errors import VaemfError
 from ..core.progress import Progress, shown_metrics
 from ._form import SettingsForm
@@ -40,9 +50,11 @@ class JobWidget(QWidget):
     def __init__(self, napari_viewer: napari.viewer.Viewer, choices: dict | None = None):
         super().__init__()
         self.viewer = napari_viewer
+        watch(napari_viewer)  # new recording layers open framed on their first minute (_napari.view)
         self._connections: list[tuple[Any, Callable]] = []
         self._closed = False
         self._watched = None  # the top-level window whose closing we watch
+        self._tabbed = False  # tabbed with sibling vaemf docks (first show)
         self.form = SettingsForm(self.settings_cls, self.settings_key, choices=choices)
         self.runner = JobRunner(
             self.job_name,
@@ -118,7 +130,27 @@ class JobWidget(QWidget):
     # -- closing napari while a job runs ------------------------------------------------
     # napari's own close quits the worker (it registered it when the worker was created);
     # we also watch the top-level window so that we can wait for the thread to leave the job.
+    def _tab_with_siblings(self) -> None:
+        """Share a tab with the vaemf widgets already docked in the same area (napari stacks
+        menu-opened docks, which on a 1080p screen squeezes each form), and come to the front."""
+        dock = self.parentWidget()
+        while dock is not None and not isinstance(dock, QDockWidget):
+            dock = dock.parentWidget()
+        main = dock.parentWidget() if dock is not None else None
+        if not isinstance(main, QMainWindow):
+            return
+        area = main.dockWidgetArea(dock)
+        for other in main.findChildren(QDockWidget):
+            if (other is not dock and other.isVisible() and main.dockWidgetArea(other) == area
+                    and other.findChild(JobWidget) is not None and other not in main.tabifiedDockWidgets(dock)):
+                main.tabifyDockWidget(other, dock)
+                break
+        dock.raise_()
+
     def showEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        if not self._tabbed:
+            self._tabbed = True
+            self._tab_with_siblings()
         top = self.window()
         if top is not self and top is not self._watched:
             if self._watched is not None:

@@ -166,9 +166,13 @@ def _gui() -> int:
     except ImportError as err:  # pragma: no cover - napari is a dependency
         sys.stderr.write(f"vaemf demo --gui needs napari with a Qt binding: {err}\n")
         return 1
+    from napari_vaemf._napari.view import watch
+
     viewer = napari.Viewer(title="napari-vaemf")
+    watch(viewer)  # the sample opens framed (first samples across, every spin in view)
+    # one tab each, Fit VAE in front: the raster and the active form side by side at 1080p
+    for name in ("Simulate", "Capacity", "Theory", "Fit VAE"):
+        viewer.window.add_plugin_dock_widget("napari-vaemf", name, tabify=True)
     viewer.open_sample("napari-vaemf", "hopfield")
-    for name in ("Simulate", "Fit VAE", "Capacity", "Theory"):
-        viewer.window.add_plugin_dock_widget("napari-vaemf", name)
     napari.run()
     return 0
