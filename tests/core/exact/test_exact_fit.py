@@ -83,6 +83,15 @@ def test_evaluation_helpers(one_torch_thread):
     np.testing.assert_allclose(fit.stats().rates, train_rates, atol=1e-9)
 
 
+def test_grid_check_coarsens_when_refining_is_over_budget(one_torch_thread):
+    x = _two_state_data(t=1000)
+    fit = ExactFit(x, "binary", _small(latents=2, nodes=9, epochs=1, max_nodes=500))
+    drive(fit.train(), bar=False)
+    assert fit.grid.n == 17 and fit.grid.refined().size > 500
+    assert fit.metrics["grid_check"] == "coarsen" and np.isfinite(fit.metrics["grid_delta_nats"])
+    assert fit.evaluate()["grid_check"] == "coarsen"
+
+
 def test_bad_inputs():
     with pytest.raises(InputError):
         ExactFit(np.ones((10, 3, 3)), "vector")

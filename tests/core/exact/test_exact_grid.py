@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from napari_vaemf.core.errors import ParameterError
-from napari_vaemf.core.exact import box_grid
+from napari_vaemf.core.exact import lattice_grid
 
 
 @pytest.mark.parametrize("k", [1, 2, 3])
 def test_weights_are_positive_and_integrate_the_prior(k):
-    g = box_grid(k, {1: 65, 2: 33, 3: 17}[k])
+    g = lattice_grid(k, {1: 65, 2: 33, 3: 17}[k])
     assert g.nodes.shape == (g.size, k)
     assert (g.weights > 0).all()
     assert g.weights.sum() == pytest.approx(1.0, abs=1e-12)
@@ -25,7 +25,7 @@ def test_moved_lattice_keeps_the_prior_exact():
     """A lattice centred and stretched elsewhere still integrates against N(0, I): E[exp(a·z)]
     = exp(|a|²/2) and E[z zᵀ] = I on a grid centred at (0.3, -0.2) with skewed axes (up to the
     prior mass outside the moved ball, :attr:`Grid.prior_mass`)."""
-    g = box_grid(2, 33).moved(np.array([0.3, -0.2]), np.array([[1.3, 0.2], [0.2, 0.9]]))
+    g = lattice_grid(2, 33).moved(np.array([0.3, -0.2]), np.array([[1.3, 0.2], [0.2, 0.9]]))
     assert not np.allclose(g.centre, 0)
     assert g.prior_mass == pytest.approx(1.0, abs=2e-4)
     a = np.array([0.7, -0.4])
@@ -34,12 +34,12 @@ def test_moved_lattice_keeps_the_prior_exact():
 
 
 def test_moved_clips_the_scales():
-    g = box_grid(1, 17).moved(np.zeros(1), np.array([[1e-6]]))
+    g = lattice_grid(1, 17).moved(np.zeros(1), np.array([[1e-6]]))
     assert abs(g.axes[0, 0]) == pytest.approx(0.8)
 
 
 def test_refined_keeps_every_node_and_halves_the_spacing():
-    g = box_grid(2, 9)
+    g = lattice_grid(2, 9)
     f = g.refined()
     assert f.n == 17
     keys = {tuple(np.round(z, 9)) for z in f.nodes}
@@ -47,7 +47,7 @@ def test_refined_keeps_every_node_and_halves_the_spacing():
 
 
 def test_shifted_lattice_moves_every_node_by_the_same_fraction_of_a_cell():
-    g = box_grid(2, 9)
+    g = lattice_grid(2, 9)
     s = g.shifted(np.array([0.75, 0.5]))
     np.testing.assert_allclose(s.nodes - g.nodes, np.tile([0.25 * 10 / 8, 0.0], (g.size, 1)), atol=1e-12)
     assert (s.weights > 0).all() and s.weights.sum() == pytest.approx(1.0)
@@ -56,7 +56,7 @@ def test_shifted_lattice_moves_every_node_by_the_same_fraction_of_a_cell():
 def test_shift_average_is_unbiased_for_a_sharp_integrand():
     """Averaged over the shift, the unnormalised lattice rule integrates a peak much narrower
     than a cell (what makes the shifted training objective a bound, not a fit to the nodes)."""
-    g = box_grid(1, 21)  # cell 0.5
+    g = lattice_grid(1, 21)  # cell 0.5
     sigma, mu = 0.05, 0.33
     exact = np.exp(-mu**2 / (2 * (1 + sigma**2))) / np.sqrt(2 * np.pi * (1 + sigma**2))  # ∫ N(z) N(z; mu, σ²)
     vals = []
@@ -70,8 +70,8 @@ def test_shift_average_is_unbiased_for_a_sharp_integrand():
 
 def test_bad_parameters():
     with pytest.raises(ParameterError):
-        box_grid(4, 5)
+        lattice_grid(4, 5)
     with pytest.raises(ParameterError):
-        box_grid(1, 1)
+        lattice_grid(1, 1)
     with pytest.raises(ParameterError):
-        box_grid(1, 5).shifted(np.array([1.0]))
+        lattice_grid(1, 5).shifted(np.array([1.0]))

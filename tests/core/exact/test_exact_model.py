@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from napari_vaemf.core import stats
-from napari_vaemf.core.exact import ExactConfig, QuadratureModel, box_grid, distinct_patterns
+from napari_vaemf.core.exact import ExactConfig, QuadratureModel, lattice_grid, distinct_patterns
 from napari_vaemf.core.exact._rows import Rows
 
 
@@ -50,7 +50,7 @@ def test_probabilities_of_all_states_sum_to_one_and_match_brute_force(encoding, 
 def test_grid_refinement_converges_on_a_smooth_model():
     m = _model(12, "binary", 2, features=5, nodes=17, scale=1.0)
     xp = m.prepare(_all_states(12, "binary")[::7])
-    g = box_grid(2, 17)
+    g = lattice_grid(2, 17)
     a, b, c = (m.log_likelihood(xp, g.with_nodes(n)) for n in (17, 33, 65))
     assert np.abs(b - a).max() < 1e-3  # coarse grid already close
     # doubling the nodes per axis: no change left beyond the float32 rounding of the decoder
@@ -61,10 +61,10 @@ def test_grid_refinement_converges_on_a_smooth_model():
 def test_refined_log_likelihood_settles_each_row():
     m = _model(12, "binary", 2, features=5, nodes=5, scale=3.0)
     xp = m.prepare(_all_states(12, "binary")[::20])
-    coarse = m.log_likelihood(xp, box_grid(2, 5))
-    ll, settled = m.refined_log_likelihood(xp, tol=1e-5, grid=box_grid(2, 5))
+    coarse = m.log_likelihood(xp, lattice_grid(2, 5))
+    ll, settled = m.refined_log_likelihood(xp, tol=1e-5, grid=lattice_grid(2, 5))
     assert settled.all()
-    fine = m.log_likelihood(xp, box_grid(2, 129))
+    fine = m.log_likelihood(xp, lattice_grid(2, 129))
     np.testing.assert_allclose(ll, fine, atol=2e-5)
     assert np.abs(coarse - fine).max() > 1e-3  # the coarse grid alone was not enough
 

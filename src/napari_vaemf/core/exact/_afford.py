@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from napari_vaemf.core.exact._grid import MAX_LATENTS, box_grid
+from napari_vaemf.core.exact._grid import MAX_LATENTS, lattice_grid
 
 __all__ = ["Affordability", "exact_affordable", "MAX_WORK", "MAX_UNITS"]
 
@@ -43,7 +43,7 @@ def exact_affordable(n_units: int, latents: int, n_distinct: int, nodes: int | N
 
     ok_k = 1 <= latents <= MAX_LATENTS
     if nodes is None:
-        nodes = box_grid(latents, TRAIN_NODES[latents]).size if ok_k else 0
+        nodes = lattice_grid(latents, TRAIN_NODES[latents]).size if ok_k else 0
     work = float(n_distinct) * float(n_units) * float(nodes)
     if not ok_k:
         return Affordability(False, f"K = {latents}: the exact engine takes 1 to {MAX_LATENTS} latents "

@@ -8,7 +8,7 @@ for every node), normalised to sum to 1. So
 
     Σ_g w_g f(z_g)  ≈  ∫ N(z; 0, I) f(z) dz
 
-for any f: the prior enters through its exact density whatever the box, and moving or
+for any f: the prior enters through its exact density wherever the lattice is, and moving or
 stretching the lattice only changes where the nodes are, never what is integrated. The rule
 is the rectangle (trapezoid) rule, which converges spectrally fast for smooth, decaying
 integrands once the spacing is below the width of the integrand's peaks; the prior mass
@@ -33,21 +33,21 @@ from scipy.special import logsumexp
 
 from napari_vaemf.core.errors import ParameterError
 
-__all__ = ["Grid", "box_grid", "HALF_WIDTH", "MAX_LATENTS"]
+__all__ = ["Grid", "lattice_grid", "HALF_WIDTH", "MAX_LATENTS"]
 
 MAX_LATENTS = 3  # tensor grids beyond K = 3 cost too many nodes
-HALF_WIDTH = 5.0  # box half-width in units of the (scaled) axes; prior mass outside ±5 is 6e-7 per axis
+HALF_WIDTH = 5.0  # radius of the ball of nodes in u units; prior mass beyond 5: 4e-6 at K = 2
 _LOG_2PI = math.log(2 * math.pi)
 
 
 @dataclass(frozen=True)
 class Grid:
-    """Nodes and normalised log-weights of a box quadrature of N(0, I_K)."""
+    """Nodes and normalised log-weights of a lattice quadrature of N(0, I_K)."""
 
     nodes: np.ndarray  # (G, K) float64 latent positions z_g
     log_weights: np.ndarray  # (G,) float64, logsumexp = 0
     n: int  # nodes per axis (G = n ** K)
-    centre: np.ndarray  # (K,) centre of the box in z
+    centre: np.ndarray  # (K,) centre of the ball of nodes in z
     axes: np.ndarray  # (K, K) z = centre + axes @ u, u in [-half_width, half_width]^K
     half_width: float  # radius of the ball of nodes, in u units
     prior_mass: float  # prior mass the rule assigns to the ball before normalising (≈ 1)
@@ -68,11 +68,11 @@ class Grid:
 
     def with_nodes(self, n: int) -> "Grid":
         """The same ball, unshifted, with ``n`` nodes per axis."""
-        return box_grid(self.latents, n, self.centre, self.axes, self.half_width)
+        return lattice_grid(self.latents, n, self.centre, self.axes, self.half_width)
 
     def shifted(self, shift: np.ndarray) -> "Grid":
         """The same lattice moved by ``shift`` (K,) cells, each in [0, 1); 0.5 is no move."""
-        return box_grid(self.latents, self.n, self.centre, self.axes, self.half_width, shift)
+        return lattice_grid(self.latents, self.n, self.centre, self.axes, self.half_width, shift)
 
     def refined(self) -> "Grid":
         """The same ball, unshifted, with 2n - 1 nodes per axis (contains every node of the
@@ -95,10 +95,10 @@ class Grid:
             raise ParameterError("grid centre and covariance must be finite")
         eig, vec = np.linalg.eigh((cov + cov.T) / 2)
         scale = np.sqrt(np.clip(eig, min_scale**2, max_scale**2))
-        return box_grid(self.latents, self.n, mean, vec * scale, self.half_width)
+        return lattice_grid(self.latents, self.n, mean, vec * scale, self.half_width)
 
 
-def box_grid(latents: int, n: int, centre: np.ndarray | None = None, axes: np.ndarray | None = None,
+def lattice_grid(latents: int, n: int, centre: np.ndarray | None = None, axes: np.ndarray | None = None,
              half_width: float = HALF_WIDTH, shift: np.ndarray | None = None) -> Grid:
     """The lattice quadrature of N(0, I_K) with ``n`` nodes per axis (see the module docstring).
 

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from napari_vaemf.core.errors import ParameterError
-from napari_vaemf.core.exact._grid import MAX_LATENTS, Grid, box_grid
+from napari_vaemf.core.exact._grid import MAX_LATENTS, Grid, lattice_grid
 from napari_vaemf.core.exact._rows import Rows
 from napari_vaemf.core.exact._stats import grid_stats
 from napari_vaemf.core.stats import PopulationStats
@@ -110,7 +110,12 @@ class ExactConfig:
 
 
 class QuadratureModel(nn.Module):
-    """Product decoder + quadrature grid; every likelihood and posterior is a sum over nodes."""
+    """Product decoder + quadrature grid; every likelihood and posterior is a sum over nodes.
+
+    :attr:`grid` is the evaluation grid every method uses by default (each also takes a
+    ``grid``); a new model gets the unshifted lattice of ``config.nodes`` per axis, refined
+    once (2n - 1 per axis). ``xp`` arguments are prepared {0, 1} float rows (:meth:`prepare`).
+    """
 
     def __init__(self, n_units: int, encoding: str, config: ExactConfig, grid: Grid | None = None):
         super().__init__()
@@ -119,7 +124,7 @@ class QuadratureModel(nn.Module):
         self.n_units, self.encoding, self.config = int(n_units), encoding, config
         self.decoder = Decoder(self.n_units, config.latents, 1, config.decoder, config.decoder_widths,
                                config.features)
-        self.grid = grid if grid is not None else box_grid(config.latents, config.nodes).refined()
+        self.grid = grid if grid is not None else lattice_grid(config.latents, config.nodes).refined()
 
     # --- named parameters (as ProductVAE) -------------------------------------------------
     @property
