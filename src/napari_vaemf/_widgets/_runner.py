@@ -5,8 +5,11 @@ function); every Qt/viewer update happens in the handlers, which napari calls on
 thread. Stopping is cooperative: :meth:`JobRunner.stop` sets a flag that the worker checks
 after every ``yield``; it then *closes* the job (``GeneratorExit`` at its ``yield``, which is
 where core jobs keep consistent state, e.g. the best model of a fit) and returns
-``Outcome(stopped=True)``. A napari-initiated ``worker.quit()`` (closing the window) is
+``Outcome(stopped=True)``. A napari-initiated ``worker.quit()`` (closing the window)
 closes the generator in the worker thread the same way (see ``_JobWorker``).
+
+Jobs that train run in a child process (:func:`napari_vaemf.core.processes.process_job`):
+their generator only waits on a pipe, so this thread sleeps and never holds the GIL for long.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from typing import Any, Callable
 from napari.qt.threading import GeneratorWorker, create_worker
 from napari.utils.notifications import show_error
 
+from ..core.processes import ChildFailed
 from ..core.progress import Job, Progress
 
 __all__ = ["Outcome", "JobRunner", "JobFailed"]
@@ -48,8 +52,10 @@ def _guarded(
     done: threading.Event,
     then: Callable[[Any], Any] | None,
     each: Callable[[Progress], Progress] | None,
+    last: list,
 ):
-    """The generator the worker runs: forwards progress, honours ``stop``, never touches Qt."""
+    """The generator the worker runs: forwards progress, honours ``stop``, never touches Qt.
+    Its Outcome is also put in ``last`` before ``done`` is set."""
     try:
         stopped = False
         value = None
@@ -66,9 +72,13 @@ def _guarded(
             yield rec if each is None else each(rec)
         if then is not None:
             value = then(value if not stopped else None)
-        return Outcome(value=value, stopped=stopped)
-    except RuntimeError as exc:
-        raise JobFailed(f"{type(exc).__name__}: {exc}") from exc
+        last[:] = [Outcome(value=value, stopped=stopped)]
+        return last[0]
+    except ChildFailed as exc:  # already "Type: message" or "the fit process ended ..."
+        raise JobFailed(str(exc)) from exc
+    except RuntimeError as exc:  # one line in the notification (_errored logs the whole)
+        first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+        raise JobFailed(f"{type(exc).__name__}: {first}") from exc
     finally:
         job.close()
         done.set()
@@ -114,6 +124,7 @@ class JobRunner:
         self._stop = threading.Event()
         self._done = threading.Event()
         self._done.set()
+        self._last: list[Outcome] = []  # the last job's Outcome, once its worker left it
         self._stage: str | None = None
         self._queue: deque[Callable[[], Any]] = deque()  # signals waiting to be handled
         self._draining = False  # a handler is running
@@ -121,6 +132,12 @@ class JobRunner:
     @property
     def running(self) -> bool:
         return self.worker is not None
+
+    @property
+    def outcome(self) -> Outcome | None:
+        """The last job's Outcome as soon as its worker has made it (before ``on_result``
+        runs on the main thread; e.g. after :meth:`stop_and_wait`), else None."""
+        return self._last[0] if self._last else None
 
     def start(
         self,
@@ -139,6 +156,7 @@ class JobRunner:
         self._job = job
         self._stop = threading.Event()
         self._done = threading.Event()
+        self._last = []
         self._stage = None
         worker = create_worker(
             _guarded,
@@ -147,6 +165,7 @@ class JobRunner:
             self._done,
             then,
             each,
+            self._last,
             _progress={"desc": self.desc},
             _ignore_errors=True,
             _worker_class=_JobWorker,
