@@ -1,5 +1,8 @@
-"""Simulate -> Fit VAE: layers appear with the right shapes, Stop keeps the best model."""
+"""Simulate -> Fit VAE (trained in a child process): layers appear with the right shapes,
+Stop keeps the best model and leaves no process behind."""
 from __future__ import annotations
+
+import time
 
 import numpy as np
 import pytest
@@ -60,19 +63,38 @@ def test_fit_adds_latent_layers(cw_layer, press_and_wait):
     w.close()
 
 
+def fit_children() -> list:
+    """This process's spawned children (the fit's child process), not its resource tracker."""
+    import psutil  # a dependency of distributed
+
+    return [c for c in psutil.Process().children()
+            if c.is_running() and c.status() != psutil.STATUS_ZOMBIE
+            and any("spawn_main" in part for part in c.cmdline())]
+
+
 def test_stop_mid_fit_keeps_best_model(cw_layer, qtbot):
     viewer, layer = cw_layer
     w = FitWidget(viewer)
-    w.form.set_values(latents=1, epochs=10_000, batch_size=32, device="cpu", holdout=0.2)
+    w.form.set_values(latents=1, epochs=10_000, batch_size=8, device="cpu", holdout=0.2)
     w.start_button.click()
-    qtbot.waitUntil(lambda: len(w.history) >= 2, timeout=30_000)
+    qtbot.waitUntil(lambda: len(w.history) >= 2, timeout=60_000)
+    assert len(fit_children()) == 1  # the fit trains in a child process
     assert w.stop_button.isEnabled() and not w.start_button.isEnabled()
+    assert w.fit is None  # the fit comes back when the child has finished
+    t0 = time.perf_counter()
     w.stop_button.click()
     qtbot.waitUntil(lambda: w.runner.worker is None, timeout=30_000)
+    stop_s = time.perf_counter() - t0
     assert w.start_button.isEnabled() and not w.stop_button.isEnabled()
     assert 2 <= w.fit.epoch < 10_000
-    assert w.latents is not None and w.latents.shape == (T, 1)
+    # the child stopped at its next record (epochs of 60 steps here) and the fit came back
+    # with its best model: the lowest held-out -ELBO of the epochs it trained
+    assert stop_s < 15.0, stop_s
+    assert w.fit.best_test_neg_elbo == min(h["test_neg_elbo"] for h in w.fit.history)
     assert np.isfinite(w.fit.best_test_neg_elbo)
+    assert w.latents is not None and w.latents.shape == (T, 1)
+    assert w.status.text().startswith("Fit stopped after")
+    assert fit_children() == []
     w.close()
 
 

@@ -1,15 +1,19 @@
-"""Fit VAE dock widget: train a product-decoder VAE on a raster layer, live, in a thread.
+"""Fit VAE dock widget: train a product-decoder VAE on a raster layer, live, in a child process.
 
-The widget holds one :class:`napari_vaemf.core.vae.Fit` (the scriptable object) and only
-forwards user actions to it: Start runs ``fit.train()`` in a worker, Stop closes it (the fit
-keeps its best model), the live plot follows the progress records, and the finished fit's
-latents are laid over the raster (:mod:`napari_vaemf._napari.overlays`).
+Start trains ``new_fit(data, settings)`` in a spawned child process
+(:func:`napari_vaemf.core.fit_process.train_in_process`): training holds Python's GIL, and in
+a thread of napari's process it made napari's event loop wait. A worker thread waits on the
+child's progress records; Stop ends the child's fit within one record (it keeps its best
+model). The child sends back the checkpoint and the latents of every bin; the widget then
+holds the same :class:`napari_vaemf.core.vae.Fit` (``self.fit``, also after a stop), the live
+plot follows the records (redrawn at most every 0.25 s), and the latents are laid over the
+raster (:mod:`napari_vaemf._napari.overlays`).
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +38,8 @@ if TYPE_CHECKING:
 __all__ = ["FitWidget", "available_devices", "layer_data"]
 
 log = logging.getLogger(__name__)
+
+REDRAW_S = 0.25  # the live plot is redrawn at most this often (main-thread work per record stays small)
 
 
 def available_devices() -> list[str]:
@@ -92,8 +98,9 @@ class FitWidget(JobWidget):
     settings_key = "fit"
     job_name = "Fit VAE"
     start_text = "Start"
-    start_tip = "Train in a background thread; the plot updates every epoch."
+    start_tip = "Train in a background process (napari stays responsive); the plot follows every epoch."
     stop_tip = "Stop within one epoch; the fit keeps its best model so far."
+    in_process = True  # False: train in a thread of napari's process (benchmarks compare the two)
 
     def __init__(self, napari_viewer: napari.viewer.Viewer):
         super().__init__(napari_viewer, choices={"device": available_devices()})
@@ -129,45 +136,56 @@ class FitWidget(JobWidget):
         self._lod_timer.setSingleShot(True)
         self._lod_timer.setInterval(150)
         self._lod_timer.timeout.connect(self._refresh_paths)
+        self._plot_timer = QTimer(self)  # a redraw held back by REDRAW_S
+        self._plot_timer.setSingleShot(True)
+        self._plot_timer.timeout.connect(self._update_plot)
+        self._drawn_at = -math.inf
         self._set_saving(False)
 
     # -- start / progress -------------------------------------------------------------------
     def _make_job(self, s: VAEConfig):
-        from ..core.fitting import new_fit
+        import torch
+
+        from ..core.fit_process import train_in_process
 
         layer = self.picker.layer()
         if layer is None:
             raise InputError(None, "choose a raster or configuration layer to fit")
         data, rec = layer_data(layer, s.holdout, s.seed)
-        fit = new_fit(data, s)
-        self.fit, self.recording, self.source_layer = fit, rec, layer
+        self.fit, self.recording, self.source_layer = None, rec, layer
         self.latents = None
         self.history = []
         self._set_saving(False)
         self._reset_plot()
-
-        last_epoch = [0]
-
-        def each(p: Progress) -> Progress:
-            # worker thread, job suspended: check the loss, add per-latent rates per epoch
-            loss = p.metrics.get("neg_elbo", 0.0)
-            if not math.isfinite(loss):
-                raise FloatingPointError(f"the training loss became {loss}; lower the learning rate")
-            if p.metrics.get("epoch", 0) > last_epoch[0]:
-                last_epoch[0] = p.metrics["epoch"]
-                rates = fit.rate_per_latent()
-                extra = {f"rate_z{k}": float(r) for k, r in enumerate(rates)}
-                p = dataclasses.replace(p, metrics={**p.metrics, **extra})
-            return p
-
         geom, base = overlays.RasterGeometry.of(layer), layer.name
+        if not self.in_process:
+            return self._thread_job(data, s, geom, base)
+        # the child uses as many torch threads as this process was set to (default: the cores)
+        job = train_in_process(data, s, threads=torch.get_num_threads())
+
+        def then(_metrics) -> dict | None:
+            # worker thread: the fit rebuilt here from the child's checkpoint (after a stop
+            # too: its best model), and the overlay layer data (numpy only)
+            done = job.result
+            if done is None:
+                return None
+            z = done.latents
+            return {"fit": done.rebuild(data), "latents": z, **latent_overlays(z, geom, base)}
+
+        return job, then
+
+    def _thread_job(self, data, s: VAEConfig, geom, base):
+        """The same fit trained in the worker thread (it shares the GIL with napari)."""
+        from ..core.fit_process import with_rates
+        from ..core.fitting import new_fit
+
+        fit = new_fit(data, s)
 
         def then(_metrics) -> dict:
-            # worker thread: latents of every bin and the overlay layer data (numpy only)
             z = fit.latents()
-            return {"latents": z, **latent_overlays(z, geom, base)}
+            return {"fit": fit, "latents": z, **latent_overlays(z, geom, base)}
 
-        return fit.train(), then, each
+        return with_rates(fit), then
 
     def _on_progress(self, rec: Progress) -> None:
         super()._on_progress(rec)
@@ -175,7 +193,11 @@ class FitWidget(JobWidget):
         if "rate_z0" not in m or m.get("epoch", 0) <= len(self.history):
             return
         self.history.append(dict(m))
-        self._update_plot()
+        wait = self._drawn_at + REDRAW_S - time.monotonic()
+        if wait <= 0:
+            self._update_plot()
+        elif not self._plot_timer.isActive():
+            self._plot_timer.start(int(1000 * wait) + 1)
 
     def _reset_plot(self) -> None:
         for ax in self.plot.axes:
@@ -191,9 +213,14 @@ class FitWidget(JobWidget):
         b.set_xlabel("epoch", fontsize=8)
         b.set_title("rate per latent")
         self._lines: dict[str, Any] = {}
+        self._plot_timer.stop()
         self.plot.draw_idle()
 
     def _update_plot(self) -> None:
+        self._plot_timer.stop()
+        self._drawn_at = time.monotonic()
+        if self._closed or not self.history:
+            return
         ax_loss, ax_rate = self.plot.axes
         epochs = [h["epoch"] for h in self.history]
         series = {
@@ -215,9 +242,12 @@ class FitWidget(JobWidget):
 
     # -- results ----------------------------------------------------------------------------
     def _apply(self, outcome: Outcome) -> None:
-        if self.fit is None or outcome.value is None:
+        if outcome.value is None:
             return
+        self.fit = outcome.value["fit"]
         self.latents = np.asarray(outcome.value["latents"])
+        if self._plot_timer.isActive():  # the last epochs, not drawn yet
+            self._update_plot()
         self._set_saving(True)
         if self.source_layer is not None:
             # the Theory widget finds fits here
@@ -282,7 +312,13 @@ class FitWidget(JobWidget):
 
     def shutdown(self, timeout_s: float = 60.0) -> None:
         self._lod_timer.stop()
+        self._plot_timer.stop()
         super().shutdown(timeout_s)
+        # closed during a fit: the child stopped and sent its best model, which is kept here
+        # (not shown: the widget is gone) for scripts that still hold the widget
+        outcome = self.runner.outcome
+        if self.fit is None and outcome is not None and outcome.value is not None:
+            self.fit, self.latents = outcome.value["fit"], outcome.value["latents"]
 
     def _disconnect(self, emitter, callback) -> None:
         emitter.disconnect(callback)
