@@ -1,0 +1,66 @@
+"""The strict generalized Hopfield model: log Z on the centred lattice against enumeration,
+exact samples against exact probabilities, and maximum likelihood on data drawn from it."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from napari_vaemf.core.baselines._strict import (
+    StrictHopfield,
+    fit_strict_hopfield,
+    hs_log_partition,
+)
+
+
+def _states(n, spin):
+    return np.array(list(itertools.product([-1, 1] if spin else [0, 1], repeat=n)), float)
+
+
+def _exact_log_z(b, w, spin):
+    s = _states(b.size, spin)
+    e = s @ b + 0.5 * ((s @ w) ** 2).sum(1)
+    return float(np.log(np.exp(e - e.max()).sum()) + e.max())
+
+
+@pytest.mark.parametrize("spin", [False, True])
+@pytest.mark.parametrize("p", [1, 2, 3])
+def test_log_partition_matches_enumeration(spin, p):
+    rng = np.random.default_rng(p + 10 * spin)
+    n = 12
+    b = rng.normal(0, 0.3, n) if spin else rng.normal(-1, 0.5, n)
+    w = rng.normal(0.3, 0.6, (n, p))  # strong couplings: several modes for spins
+    assert hs_log_partition(b, w, spin, 48) == pytest.approx(_exact_log_z(b, w, spin), abs=1e-6)
+
+
+def test_far_mass_is_found():
+    """Fields and patterns that put the mass far from the origin (|z| ≈ 11, as on the retina)."""
+    rng = np.random.default_rng(5)
+    n = 14
+    w = np.abs(rng.normal(0.8, 0.1, (n, 2)))
+    b = -0.5 * w.sum(1) * 11 / np.sqrt(2)  # sparse activity balanced by strong couplings
+    assert hs_log_partition(b, w, False, 40) == pytest.approx(_exact_log_z(b, w, False), abs=1e-6)
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_maximum_likelihood_recovers_a_strict_model():
+    rng = np.random.default_rng(1)
+    n, p = 10, 2
+    b = rng.normal(-1.5, 0.3, n)
+    w = np.abs(rng.normal(0.5, 0.2, (n, p))) * np.array([1, -1])[None, :] * np.sign(rng.normal(size=(n, 1)))
+    truth = StrictHopfield(b, w, "binary", hs_log_partition(b, w, False, 48), 48)
+    s = _states(n, False)
+    prob = np.exp(truth.log_prob(s))
+    assert prob.sum() == pytest.approx(1.0, abs=1e-9)
+    weights, on = truth.mixture()  # the same distribution as a mixture of product Bernoullis
+    mix = np.exp(np.log(on) @ s.T + np.log1p(-on) @ (1 - s).T)
+    assert weights @ mix == pytest.approx(prob, abs=1e-9)
+    x = s[rng.choice(len(s), size=20000, p=prob / prob.sum())].astype(np.int8)
+    fit = fit_strict_hopfield(x, p, "binary", steps=1500)
+    exact_ll = float(np.mean(truth.log_prob(x)))
+    assert fit.loglik(x) >= exact_ll - 0.002  # the ML fit is at least as good on its data
+    assert fit.loglik(x) <= exact_ll + 0.01  # and not better than the sampling noise allows
+    j_fit, j_true = fit.w @ fit.w.T, w @ w.T
+    iu = np.triu_indices(n, 1)
+    assert np.corrcoef(j_fit[iu], j_true[iu])[0, 1] > 0.95
