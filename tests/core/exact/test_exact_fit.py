@@ -78,6 +78,8 @@ def test_evaluation_helpers(one_torch_thread):
     assert fit.posterior(x[:7]).shape == (7, fit.grid.size)
     assert fit.sample(50, seed=1).shape == (50, x.shape[1])
     assert fit.fields(np.zeros((3, 1))).shape == (3, x.shape[1])
+    summary = fit.summary()
+    assert summary.latents.shape == (len(x), 1) and summary.patterns.shape == (x.shape[1], 1)
     fit.match_rates()
     train_rates = x[fit.train_index].mean(0)
     np.testing.assert_allclose(fit.stats().rates, train_rates, atol=1e-9)

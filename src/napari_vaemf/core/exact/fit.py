@@ -414,3 +414,14 @@ class ExactFit:
         """Decoder fields φ(z) for latents (..., K): (..., N)."""
         with torch.no_grad():
             return self.model.fields(z).numpy()
+
+    def summary(self):
+        """Posterior-mean latents of every row, patterns W (N, H), fields b, config and metrics,
+        as the VAE's :class:`~napari_vaemf.core.vae._data.FitSummary` (what writers such as
+        ``save_fit_to_nwb`` take)."""
+        from napari_vaemf.core.vae._data import FitSummary
+
+        return FitSummary(latents=self.latents().astype(np.float32),
+                          patterns=self.model.W.detach().numpy().copy(),
+                          fields=self.model.b.detach().numpy().copy(), encoding=self.encoding,
+                          config=self.config.to_dict(), metrics=dict(self.metrics))

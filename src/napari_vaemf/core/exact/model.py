@@ -11,9 +11,8 @@ is computed exactly for the grid model, a normalised mixture of product Bernoull
 nodes, which converges to the continuous model as the grid is refined. The decoder is run
 once per node; the data term is one (B × N) @ (N × G) product (a gather-sum over the 1s of
 sparse rows, :mod:`._rows`), since for a Bernoulli with logit ℓ, log p(x_i) = x_i ℓ_i -
-softplus(ℓ_i). Encodings follow the VAE: binary x ∈ {0, 1}
-has logits φ; spins s = ±1 are used as x = (s + 1)/2 with logits 2φ, i.e.
-p(s_i | φ_i) = exp(s_i φ_i) / (2 cosh φ_i).
+softplus(ℓ_i). Encodings follow the VAE: binary x ∈ {0, 1} has logits φ; spins s = ±1 are
+used as x = (s + 1)/2 with logits 2φ, i.e. p(s_i | φ_i) = exp(s_i φ_i) / (2 cosh φ_i).
 
 The decoder runs in float32; every exact quantity is summed in float64 from its logits, so
 e.g. the probabilities of all 2^N states of the grid model sum to 1 to rounding. Training
