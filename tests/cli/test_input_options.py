@@ -134,3 +134,17 @@ def test_run_time_base_travels_to_capacity_validate_extract(tmp_path):
     assert main(["extract", str(run), "--theory", "generalized-hopfield",
                  "--prior-samples", "2000"]) == 0
     assert json.loads((run / "extraction.json").read_text())["bin_size"] == 0.04
+
+
+def test_fit_of_a_repeated_stimulus_reports_the_stimulus_locked_share(tmp_path):
+    rng = np.random.default_rng(0)
+    stim = rng.random((50, 6)) < 0.3
+    x = (np.tile(stim, (20, 1, 1)) & (rng.random((20, 50, 6)) < 0.8)).astype(np.uint8)
+    np.save(tmp_path / "r.npy", x)  # repeats x bins x units
+    run = tmp_path / "run"
+    assert main(["fit", str(tmp_path / "r.npy"), "-o", str(run), "--layout", "repeats_bins_units",
+                 "--epochs", "2", "--device", "cpu", "--iwae-k", "4"]) == 0
+    report = json.loads((run / "report.json").read_text())
+    assert report["data"]["split"] == "repeats" and report["data"]["repeats"] == 20
+    share = report["stimulus_locked"]
+    assert share["repeats"] == 20 and 0.0 <= share["stimulus_locked_share"] <= 1.0

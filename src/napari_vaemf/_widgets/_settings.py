@@ -76,6 +76,8 @@ def load_settings(cls: type[S], key: str) -> S:
 def _fits(value: Any, default: Any, hint: Any) -> bool:
     if typing.get_origin(hint) is typing.Literal:
         return value in typing.get_args(hint)
+    if isinstance(default, tuple):
+        return isinstance(value, (list, tuple)) and len(value) == len(default)
     if isinstance(default, bool):
         return isinstance(value, bool)
     if isinstance(default, float):

@@ -88,6 +88,10 @@ def run(args: argparse.Namespace) -> int:
             "config": config.to_dict(), "input": str(args.input), "data": data.describe(),
             "bin_size": data.time_base.get("bin_size"),
         }
+        if data.time_base.get("repeats"):  # the share of the latent variance the stimulus locks
+            from napari_vaemf.core.trials import variance_partition
+
+            report["stimulus_locked"] = variance_partition(fit.latents(), data.time_base["repeats"])
         # save first (model, latents, a report without held-out numbers), all at once; Ctrl-C
         # is held until the run is complete on disk, a kill leaves the previous run or none
         with defer_sigint(reraise=False) as held, folder.begin() as txn:
