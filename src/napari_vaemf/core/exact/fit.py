@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from napari_vaemf.core.data import heldout_split
 from napari_vaemf.core.errors import ParameterError
 from napari_vaemf.core.exact._data import as_01, distinct_patterns
 from napari_vaemf.core.exact._grid import Grid, lattice_grid
@@ -101,9 +102,8 @@ class ExactFit:
         t, self.n_units = self.x01.shape
         if t < 2:
             raise ParameterError(f"need at least 2 samples, got {t}")
-        if test_index is None:
-            perm = np.random.default_rng(cfg.seed).permutation(t)
-            test_index = perm[: int(round(cfg.holdout * t))]
+        if test_index is None:  # plain arrays: the i.i.d. rule (recordings come with a split)
+            test_index, _ = heldout_split(t, cfg.holdout, cfg.seed, iid=True)
         test_index = np.unique(np.asarray(test_index, dtype=np.int64))
         if test_index.size and (test_index[0] < 0 or test_index[-1] >= t):
             raise ParameterError(f"test_index out of range for {t} samples")
