@@ -48,3 +48,34 @@ def test_sweep_on_a_local_cluster_from_napari(make_napari_viewer, press_and_wait
     assert "Verdict" in w.status.text()
     w.close()
     sim.close()
+
+
+def test_sweep_runs_in_a_child_process_and_stops(make_napari_viewer, qtbot, press_and_wait):
+    """The sweep trains in a spawned child; Stop ends it without a report and no process is
+    left behind."""
+    import psutil  # a dependency of distributed
+
+    def children():
+        return [c for c in psutil.Process().children()
+                if c.is_running() and c.status() != psutil.STATUS_ZOMBIE
+                and any("spawn_main" in part for part in c.cmdline())]
+
+    viewer = make_napari_viewer()
+    sim = SimulateWidget(viewer)
+    sim.form.set_values(model="curie-weiss", n=8, beta_j=1.5, samples=2000, seed=3)
+    press_and_wait(sim)
+    w = CapacityWidget(viewer)
+    w.form.set_values(k_max=3, seeds=2, epochs=10_000, batch_size=16, device="cpu",
+                      infonce=False, model_mi=False)
+    seen = []
+    shown = w.runner.on_progress
+    w.runner.on_progress = lambda rec: (seen.append(rec.stage), shown(rec))
+    w.start_button.click()
+    qtbot.waitUntil(lambda: len(seen) >= 2, timeout=120_000)  # the child is at work
+    assert len(children()) == 1
+    w.stop_button.click()
+    qtbot.waitUntil(lambda: w.runner.worker is None, timeout=60_000)
+    assert w.status.text() == "Sweep stopped; no report." and w.report is None
+    assert children() == []
+    w.close()
+    sim.close()

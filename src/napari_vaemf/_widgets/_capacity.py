@@ -1,8 +1,10 @@
 """Capacity dock widget: sweep the number of latents K and compare rate with bipartite MI.
 
-Runs :func:`napari_vaemf.core.capacity.capacity_sweep` in a worker, then plots rate and the
-data's bipartite-MI lower bound against K, and the held-out log-likelihood against K, and
-states the report's verdict in words.
+Runs :func:`napari_vaemf.core.capacity.capacity_sweep` in a spawned child process
+(:func:`napari_vaemf.core.fit_process.sweep_in_process`: training there does not share
+napari's GIL; the ``scheduler`` setting still sends the fits to Dask from the child), then
+plots rate and the data's bipartite-MI lower bound against K, and the held-out
+log-likelihood against K, and states the report's verdict in words.
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ class CapacityWidget(JobWidget):
     settings_key = "capacity"
     job_name = "Capacity sweep"
     start_text = "Run sweep"
-    start_tip = "Fit K = 1..k_max latents in a background thread and judge them on held-out data."
+    start_tip = "Fit K = 1..k_max latents in a background process and judge them on held-out data."
     stop_tip = "Stop the sweep (fits done so far are discarded)."
 
     def __init__(self, napari_viewer: napari.viewer.Viewer):
@@ -42,14 +44,16 @@ class CapacityWidget(JobWidget):
         self.report = None  # the last CapacityReport
 
     def _make_job(self, s: CapacitySettings):
-        from ..core.capacity import capacity_sweep
+        import torch
+
+        from ..core.fit_process import sweep_in_process
 
         layer = self.picker.layer()
         if layer is None:
             raise InputError(None, "choose a raster or configuration layer")
         data, rec = layer_data(layer, s.test_fraction, s.seed)
-        job = capacity_sweep(data.x, data.encoding, settings=s, test_index=data.test_index,
-                             repeats=None if rec is None else rec.repeats)
+        job = sweep_in_process(data, s, repeats=None if rec is None else rec.repeats,
+                               threads=torch.get_num_threads())
         self.status.setText("Estimating the bipartite mutual information…")
         return job, None
 

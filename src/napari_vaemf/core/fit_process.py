@@ -1,4 +1,4 @@
-"""A fit trained in a child process: what the Fit widget's Start runs.
+"""Fits trained in a child process: what the Fit and Capacity widgets' Start runs.
 
     job = train_in_process(data, config)     # a core job (ProcessJob): Progress records
     drive(job)                               # or the GUI's JobRunner; Stop = job.close()
@@ -19,6 +19,10 @@ Data: the prepared samples ``data.x`` go to the child in shared memory (copied o
 child's fit views them read-only), not pickled through the pipe; the rest of ``data`` (split,
 time base) is small and pickled. The child cannot read the layer's file instead, because
 layers need not come from a file (simulations, plain image layers).
+
+:func:`sweep_in_process` runs a whole capacity sweep (the MI estimates and every fit) the
+same way; its ``scheduler`` setting still applies inside the child (a Dask cluster there).
+A stopped sweep returns nothing (its fits are kept only in its output folder, if any).
 """
 from __future__ import annotations
 
@@ -39,7 +43,8 @@ from napari_vaemf.core.processes import ProcessJob, process_job
 from napari_vaemf.core.progress import Job, Progress
 from napari_vaemf.core.vae.config import VAEConfig
 
-__all__ = ["ChildFit", "train_in_process", "fit_target", "with_rates"]
+__all__ = ["ChildFit", "train_in_process", "fit_target", "with_rates", "sweep_in_process",
+           "sweep_target"]
 
 
 @dataclasses.dataclass
@@ -140,3 +145,24 @@ def _engine_class(engine: str) -> type:
     for part in name.split("."):
         obj = getattr(obj, part)
     return obj
+
+
+def sweep_in_process(data: FitData, settings, *, repeats: int | None = None,
+                     threads: int | None = None) -> ProcessJob:
+    """The job that runs :func:`~napari_vaemf.core.capacity.capacity_sweep` on ``data`` (its
+    held-out rows are the sweep's test rows) in a spawned child; returns the CapacityReport,
+    or None when stopped."""
+    return process_job(sweep_target, data.encoding, settings, data.test_index, repeats, threads,
+                       arrays={"x": data.x}, name="capacity sweep")
+
+
+def sweep_target(encoding: str, settings, test_index: np.ndarray, repeats: int | None,
+                 threads: int | None, *, x: np.ndarray) -> Job[Any]:
+    """The child's side of :func:`sweep_in_process`."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(int(threads))
+    from napari_vaemf.core.capacity import capacity_sweep
+
+    return capacity_sweep(x, encoding, settings=settings, test_index=test_index, repeats=repeats)
