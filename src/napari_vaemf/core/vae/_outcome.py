@@ -39,15 +39,17 @@ def check_trained(fit: Any, evaluation: dict | None = None) -> None:
     """
     lr = fit.config.lr
     advice = f"fit again with a lower --lr (now {lr:g})"
-    for name, tensor in fit.model.state_dict().items():
+    model = getattr(fit, "model", None)
+    for name, tensor in (model.state_dict().items() if hasattr(model, "state_dict") else ()):
         if tensor.is_floating_point() and not bool(tensor.isfinite().all()):
             raise ParameterError(f"the fit diverged: weight {name} holds NaN or infinite values; {advice}")
     numbers: dict[str, float] = {}
-    if len(getattr(fit, "test_index", ())) and fit.history:
+    history = list(getattr(fit, "history", None) or [])
+    if len(getattr(fit, "test_index", ())) and history and hasattr(fit, "best_test_neg_elbo"):
         numbers["held-out -ELBO"] = float(fit.best_test_neg_elbo)
-    elif fit.history:
-        numbers["training -ELBO"] = float(fit.history[-1]["neg_elbo"])
-        numbers["rate"] = float(fit.history[-1]["rate"])
+    elif history:
+        numbers["training -ELBO"] = float(history[-1].get("neg_elbo", 0.0))
+        numbers["rate"] = float(history[-1].get("rate", 0.0))
     if evaluation:
         if evaluation.get("n_test"):
             numbers["held-out log-likelihood"] = -float(evaluation["test_loglik_nats"])
