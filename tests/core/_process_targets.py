@@ -52,3 +52,11 @@ def forever():
             time.sleep(0.02)
             yield Progress("forever", i)
     return job()
+
+
+def total(values, *, x=None):
+    """A job whose (large) argument is summed."""
+    def job():
+        yield Progress("total", 1, 1)
+        return float(sum(values))
+    return job()

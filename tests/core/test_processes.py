@@ -109,3 +109,23 @@ def test_the_child_is_spawned_not_forked(targets):
     assert "multiprocessing.spawn" in cmd and sys.executable.split("/")[-1] in cmd
     job.close()
     assert _gone(job)
+
+
+def test_large_arguments_and_a_child_that_cannot_start(targets, tmp_path, monkeypatch):
+    """Arguments far beyond a pipe's 64 KB reach the child; a child that cannot import its
+    target is a one-line error (start-up never waits on a child that is gone)."""
+    values = list(range(200_000))  # ~1 MB pickled
+    job = process_job(targets.total, values)
+    assert drive(job, bar=False) == float(sum(values)) and _gone(job)
+
+    (tmp_path / "vanishing_target.py").write_text(
+        "from napari_vaemf.core.progress import Progress\n"
+        "def job(n):\n    yield Progress('x', 1)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import vanishing_target
+
+    job = process_job(vanishing_target.job, list(range(200_000)))
+    monkeypatch.undo()  # the child's sys.path no longer has the module's folder
+    with pytest.raises(ChildFailed, match=r"^ModuleNotFoundError: No module named 'vanishing_target'$"):
+        drive(job, bar=False)
+    assert _gone(job)

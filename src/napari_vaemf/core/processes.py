@@ -26,9 +26,12 @@ ordinary core job (a generator of :class:`~napari_vaemf.core.progress.Progress` 
   exit code or signal, never a hang: this process waits on the pipe with a timeout and checks
   that the child is alive.
 - Data: ``arrays`` are copied once into :mod:`multiprocessing.shared_memory` and the child
-  views them read-only (no pickled copy in the pipe, no second copy in the child). The block
-  is unlinked when the job ends. Everything else (``target``, ``args``, the records, the
-  result) is pickled.
+  views them read-only (no pickled copy in the pipe, no second copy in the child). The
+  pickled ``target`` and ``args`` travel in a shared block too: ``Process.start()`` writes
+  what it is given to the child through a pipe and blocks until the child has read it, so a
+  child that dies while starting (e.g. a script without ``if __name__ == "__main__":``)
+  would hang it once that exceeds the pipe's 64 KB. Blocks are unlinked when the job ends.
+  The records and the result come back pickled through a pipe.
 - No child is left behind: the job's end joins it (terminating it if it does not exit), and
   on interpreter exit any child still running is stopped.
 """
@@ -38,6 +41,7 @@ import atexit
 import gc
 import importlib
 import logging
+import pickle
 import multiprocessing as mp
 import multiprocessing.util  # noqa: F401 - registers its exit handler before ours (see the end)
 import signal
@@ -56,6 +60,7 @@ __all__ = ["ChildFailed", "ProcessJob", "process_job"]
 
 log = logging.getLogger(__name__)
 
+_CALL = "__call__"  # the shared block holding the pickled (target, args)
 _POLL_S = 0.25  # how long this side sleeps on the pipe before checking the child is alive
 _EXIT_S = 10.0  # how long a child that sent its result may take to exit before it is terminated
 
@@ -107,14 +112,16 @@ class ProcessJob(Generator):
 
     def _run(self):
         ctx = mp.get_context("spawn")
-        blocks, specs = _share(self._arrays)
+        call = np.frombuffer(pickle.dumps((self.target, self.args), protocol=5), np.uint8)
+        blocks, specs = _share({**self._arrays, _CALL: call})
+        del call
         self.shared = [block.name for block in blocks]
         self._arrays = {}  # the caller keeps its arrays; we keep the shared copies only
         recv = send = proc = stop = None
         try:
             recv, send = ctx.Pipe(duplex=False)
             stop = ctx.Event()
-            proc = ctx.Process(target=_child_main, args=(send, stop, self.target, self.args, specs),
+            proc = ctx.Process(target=_child_main, args=(send, stop, specs),
                                name=f"vaemf {self.name}", daemon=False)  # may start a Dask cluster
             proc.start()
             _RUNNING[proc.pid] = (proc, stop)
@@ -226,13 +233,14 @@ def _share(arrays: dict[str, np.ndarray]):
 
 
 # -- the child -------------------------------------------------------------------------------
-def _child_main(conn, stop, target, args, specs) -> None:
+def _child_main(conn, stop, specs) -> None:
     """Entry point of the spawned child: run the target's job, stream records, send the result."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal is the parent's to handle
     parent = mp.parent_process()
     blocks: list[shared_memory.SharedMemory] = []
     try:
         arrays = _attach(specs, blocks)
+        target, args = pickle.loads(arrays.pop(_CALL).tobytes())
         made = target(*args, **arrays)
         job, finish = made if isinstance(made, tuple) else (made, None)
         del made
