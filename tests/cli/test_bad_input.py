@@ -260,7 +260,6 @@ def test_ctrl_c_is_still_130(monkeypatch, capsys, tmp_path):
 
 
 # --- needs the calls in cli/_fit.py that another change adds (see core/vae/_outcome.py) -------
-@pytest.mark.xfail(strict=True, reason="cli/_fit.py does not call core.vae._outcome.check_trained yet")
 def test_a_diverged_fit_is_an_error_not_a_run(tmp_path, capsys):
     spikes = spike_list(tmp_path / "spikes.npy")
     refused(["fit", spikes, "-o", tmp_path / "run", "--lr", "1e6", "--epochs", "3"], capsys,
@@ -268,7 +267,6 @@ def test_a_diverged_fit_is_an_error_not_a_run(tmp_path, capsys):
     assert not (tmp_path / "run").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="cli/_fit.py does not use core.vae._outcome.heldout_words yet")
 def test_holdout_zero_says_nothing_was_held_out(tmp_path, capsys):
     spikes = spike_list(tmp_path / "spikes.npy")
     assert main(["fit", str(spikes), "-o", str(tmp_path / "run"), "--holdout", "0", "--epochs", "2"]) == 0

@@ -28,6 +28,7 @@ from napari_vaemf.core.errors import InputError
 from napari_vaemf.core.fitting import new_fit
 from napari_vaemf.core.progress import drive
 from napari_vaemf.core.settings import add_options, from_args
+from napari_vaemf.core.vae._outcome import check_trained, heldout_numbers, heldout_words
 from napari_vaemf.core.vae.config import VAEConfig
 
 __all__ = ["register", "run", "load_input"]
@@ -79,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr.write("vaemf fit: interrupted; saving the best model so far "
                              "(further Ctrl-C waits until it is saved)\n")
             code = 130
+        check_trained(fit)  # a diverged fit is an error, not a run (nothing written)
         report = {
             "n_samples": int(len(data.x)), "n_units": fit.n_units, "encoding": data.encoding,
             "latents": config.latents, "device": str(fit.device), "epochs": fit.epoch,
@@ -108,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr.write("vaemf fit: interrupted during evaluation; the run is saved without "
                              "held-out numbers\n")
             return 130
+        check_trained(fit, ev)
+        ev = heldout_numbers(ev)  # None, not NaN, when nothing was held out
         report.update({k: ev[k] for k in EVAL_KEYS}, evaluated=True)
         with defer_sigint(reraise=False) as held, folder.begin() as txn:
             txn.write_json("report.json", report)
@@ -115,6 +119,5 @@ def run(args: argparse.Namespace) -> int:
         code = 130 if held.count else code
     sys.stdout.write(
         f"{args.input.name}: K={config.latents}, {fit.epoch} epochs in {report['train_seconds']:.1f} s; "
-        f"held-out log-likelihood {ev['test_loglik_nats']:.4f} nats/sample (IWAE k={ev['iwae_k']}, "
-        f"{data.split} held out), rate {ev['rate_nats']:.3f} nats -> {folder.path}\n")
+        f"{heldout_words(ev, data.split)}, rate {ev['rate_nats']:.3f} nats -> {folder.path}\n")
     return code
