@@ -42,6 +42,7 @@ class CapacityWidget(JobWidget):
         )
         self.main_layout.addWidget(self.plot)
         self.report = None  # the last CapacityReport
+        self.runner.activity_bar = False  # the status line follows the sweep (JobRunner.activity_bar)
 
     def _make_job(self, s: CapacitySettings):
         import torch

@@ -6,7 +6,7 @@ a thread of napari's process it made napari's event loop wait. A worker thread w
 child's progress records; Stop ends the child's fit within one record (it keeps its best
 model). The child sends back the checkpoint and the latents of every bin; the widget then
 holds the same :class:`napari_vaemf.core.vae.Fit` (``self.fit``, also after a stop), the live
-plot follows the records (redrawn at most every 0.25 s), and the latents are laid over the
+plot follows the records (redrawn at most once a second), and the latents are laid over the
 raster (:mod:`napari_vaemf._napari.overlays`).
 """
 from __future__ import annotations
@@ -39,7 +39,13 @@ __all__ = ["FitWidget", "available_devices", "layer_data"]
 
 log = logging.getLogger(__name__)
 
-REDRAW_S = 0.25  # the live plot is redrawn at most this often (main-thread work per record stays small)
+# Main-thread work per progress record stays small: the live plot is redrawn at most every
+# REDRAW_S (a draw is ~50 ms of CPU, several times that on a busy machine) and the status
+# line rewritten at most every STATUS_S (each repaint of napari's window costs tens of ms with
+# software OpenGL on a busy machine); the dock, not napari's activity bar, shows the progress
+# (see JobRunner.activity_bar).
+REDRAW_S = 1.0
+STATUS_S = 0.5
 
 
 def available_devices() -> list[str]:
@@ -139,7 +145,8 @@ class FitWidget(JobWidget):
         self._plot_timer = QTimer(self)  # a redraw held back by REDRAW_S
         self._plot_timer.setSingleShot(True)
         self._plot_timer.timeout.connect(self._update_plot)
-        self._drawn_at = -math.inf
+        self._drawn_at = self._status_at = -math.inf
+        self.runner.activity_bar = False
         self._set_saving(False)
 
     # -- start / progress -------------------------------------------------------------------
@@ -188,7 +195,10 @@ class FitWidget(JobWidget):
         return with_rates(fit), then
 
     def _on_progress(self, rec: Progress) -> None:
-        super()._on_progress(rec)
+        now = time.monotonic()
+        if now - self._status_at >= STATUS_S:
+            self._status_at = now
+            super()._on_progress(rec)
         m = rec.metrics
         if "rate_z0" not in m or m.get("epoch", 0) <= len(self.history):
             return
@@ -216,7 +226,9 @@ class FitWidget(JobWidget):
         self._plot_timer.stop()
         self.plot.draw_idle()
 
-    def _update_plot(self) -> None:
+    def _update_plot(self, final: bool = False) -> None:
+        """Draw the history. The constrained layout (half of a draw's cost) is recomputed
+        when lines are added and for the ``final`` draw, and kept as it is in between."""
         self._plot_timer.stop()
         self._drawn_at = time.monotonic()
         if self._closed or not self.history:
@@ -231,13 +243,16 @@ class FitWidget(JobWidget):
         for j in range(k):  # the same colour as latent j's path over the raster
             color = overlays.LATENT_COLORS[j % len(overlays.LATENT_COLORS)]
             series[f"z{j}"] = (f"rate_z{j}", ax_rate, color)
+        relayout = final
         for label, (key, ax, color) in series.items():
             y = [h.get(key, math.nan) for h in self.history]
             if label not in self._lines:
                 (self._lines[label],) = ax.plot(epochs, y, label=label, color=color, lw=1.2)
                 legend(ax)
+                relayout = True
             else:
                 self._lines[label].set_data(epochs, y)
+        self.plot.figure.set_layout_engine("constrained" if relayout else "none")
         self.plot.redraw()
 
     # -- results ----------------------------------------------------------------------------
@@ -246,8 +261,7 @@ class FitWidget(JobWidget):
             return
         self.fit = outcome.value["fit"]
         self.latents = np.asarray(outcome.value["latents"])
-        if self._plot_timer.isActive():  # the last epochs, not drawn yet
-            self._update_plot()
+        self._update_plot(final=True)  # the last epochs, laid out afresh
         self._set_saving(True)
         if self.source_layer is not None:
             # the Theory widget finds fits here

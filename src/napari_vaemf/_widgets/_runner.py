@@ -104,7 +104,16 @@ class JobRunner:
     ``on_progress(Progress)``, ``on_result(Outcome)``, ``on_error(Exception)`` and
     ``on_finished()`` run on the main thread. Errors are also shown as napari
     notifications (the worker's exceptions never escape as tracebacks).
+
+    ``activity_bar``: follow the job with a bar in napari's activity dock (default). Widgets
+    whose dock shows the progress themselves may turn it off for long jobs: while any bar
+    exists napari animates an "in progress" indicator, and each bar update processes
+    pending events; with software OpenGL (remote desktops, VMs, xvfb) every such repaint
+    recomposites the whole window, which measured +30 ms at the 95th percentile of napari's
+    event-loop lateness on a busy 2-core machine (benchmarks/bench_gui_latency.py).
     """
+
+    activity_bar: bool = True
 
     def __init__(
         self,
@@ -166,7 +175,7 @@ class JobRunner:
             then,
             each,
             self._last,
-            _progress={"desc": self.desc},
+            _progress={"desc": self.desc} if self.activity_bar else False,
             _ignore_errors=True,
             _worker_class=_JobWorker,
         )
