@@ -87,6 +87,12 @@ def train_in_process(data: FitData, config: VAEConfig, *, threads: int | None = 
 
 def fit_target(meta: FitData, config: VAEConfig, threads: int | None, *, x: np.ndarray):
     """The child's side (module level, so spawn can import it): the fit's job and its finish."""
+    import warnings
+
+    # x is a read-only view of the parent's shared memory; torch.as_tensor warns about that
+    # although the fit only reads it (every tensor made from it is converted, i.e. copied)
+    warnings.filterwarnings("ignore", message="The given NumPy array is not writable",
+                            category=UserWarning)
     if threads:
         import torch
 
