@@ -15,10 +15,13 @@ a one-line :class:`~napari_vaemf.core.errors.ParameterError`. At the end, or whe
 fit then restores its best model), the child sends back a :class:`ChildFit`: the checkpoint
 as bytes and the latents of every bin.
 
-Data: the prepared samples ``data.x`` go to the child in shared memory (copied once; the
-child's fit views them read-only), not pickled through the pipe; the rest of ``data`` (split,
-time base) is small and pickled. The child cannot read the layer's file instead, because
-layers need not come from a file (simulations, plain image layers).
+Data: the prepared samples ``data.x`` go to the child in shared memory, copied once; the
+child's fit views them read-only (pickling would put a second copy in the pipe and a third
+in the child). While the fit runs this process holds ``data.x`` (kept for the fit it
+rebuilds) and the shared copy, which is freed when the child has ended. The rest of
+``data`` (split, time base) travels pickled. The child does not re-read the layer's file:
+layers need not come from a file (simulations, plain image layers), and re-reading would
+repeat the binning and could differ from what the layer shows.
 
 :func:`sweep_in_process` runs a whole capacity sweep (the MI estimates and every fit) the
 same way; its ``scheduler`` setting still applies inside the child (a Dask cluster there).
