@@ -26,6 +26,7 @@ from ..core.data import FitData
 from ..core.encoding import detect_encoding
 from ..core.errors import InputError
 from ..core.progress import Progress
+from ..core.trials import stimulus_locked_text
 from .._napari import overlays
 from ._base import JobWidget, LayerPicker, put_layer
 from ..core.vae.config import VAEConfig
@@ -270,6 +271,7 @@ class FitWidget(JobWidget):
         best = self.fit.metrics.get("best_test_neg_elbo", math.nan)
         self.status.setText(
             f"Fit {done} after {self.fit.epoch} epochs; best held-out -ELBO {best:.4g} nats/sample."
+            + stimulus_locked_text(self.latents, self.recording.repeats if self.recording else None)
         )
         self._show(outcome.value)
 

@@ -25,8 +25,9 @@ the headless CLI) or triton was loaded safely earlier, nothing changes.
 Not chosen: importing triton early from the plugin (napari has made its context before it
 imports the plugin, even from the Plugins menu); loading libtriton with ``RTLD_DEEPBIND``
 (works for the import but is a loader trick with known pitfalls, for no gain here);
-training in a spawned process without a GL context (the complete answer, but a larger
-change: the GUI fits are planned to move there, and this guard is then harmless).
+GUI fits now train in a spawned child process without a GL context (core.processes), but
+napari's process still rebuilds the finished fit (and its optimizer) from the child's
+checkpoint, so the guard stays.
 """
 from __future__ import annotations
 
