@@ -24,7 +24,6 @@ import logging
 import weakref
 from typing import Any
 
-import numpy as np
 
 __all__ = ["frame", "first_window", "watch", "watch_current_viewer", "unit_words", "camera",
            "canvas_overlay", "FIRST_WINDOW_S"]

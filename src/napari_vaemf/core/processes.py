@@ -54,7 +54,6 @@ from typing import Any, Callable
 import numpy as np
 
 from napari_vaemf.core.errors import VaemfError
-from napari_vaemf.core.progress import Progress
 
 __all__ = ["ChildFailed", "ProcessJob", "process_job"]
 
