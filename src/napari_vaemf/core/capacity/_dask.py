@@ -71,8 +71,9 @@ def run_on_dask(spec: str, tasks: list, data, on_done: Callable[[object, dict], 
     client, cluster = _client(spec)
     try:
         shared = client.scatter(data, broadcast=True)
+        # larger K trains longer: start those first, so no worker waits on one long last fit
         futures = {client.submit(run_task, t, shared, 1, key=f"vaemf-{t.name}-{id(data)}",
-                                 pure=False, retries=2): t for t in tasks}
+                                 pure=False, retries=2, priority=t.latents): t for t in tasks}
         done = 0
         try:
             for fut in as_completed(futures):

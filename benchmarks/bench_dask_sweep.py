@@ -1,0 +1,64 @@
+"""A capacity sweep of 8 independent fits: serial at one thread vs a 2-worker Dask
+LocalCluster (one thread each), side by side: wall times, their ratio, and whether every
+fit's held-out log-likelihood and the verdict agree.
+
+    python benchmarks/bench_dask_sweep.py [--json results/bench_dask_sweep.json]
+
+Curie-Weiss N = 64, βJ = 1.3, 24,000 exact samples; K = 1..4 x 2 restarts, up to 40 epochs of
+256 (each fit takes seconds, so starting the cluster does not dominate).
+Run it on an otherwise idle machine: the ratio is only meaningful when both cores are free.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+from napari_vaemf.core.capacity import CapacitySettings, capacity_sweep
+from napari_vaemf.core.progress import drive
+from napari_vaemf.core.samplers import sample_curie_weiss
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json", default=None)
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    x = drive(sample_curie_weiss(64, 1.3, samples=24000, seed=5), bar=False).configurations
+    base = dict(k_max=4, seeds=2, epochs=40, batch_size=256, infonce=False, model_mi=False,
+                random_partitions=1, device="cpu")
+    load = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    serial = drive(capacity_sweep(x, "spin", settings=CapacitySettings(**base)), bar=False)
+    t_serial = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    dask = drive(capacity_sweep(x, "spin", settings=CapacitySettings(
+        **base, scheduler=f"local:{args.workers}")), bar=False)
+    t_dask = time.perf_counter() - t0
+    a = np.array([p.test_loglik_nats for p in serial.points])
+    b = np.array([p.test_loglik_nats for p in dask.points])
+    out = {
+        "fits": len(serial.points), "workers": args.workers, "threads_per_worker": 1,
+        "serial_seconds": round(t_serial, 2), "dask_seconds": round(t_dask, 2),
+        "ratio_dask_over_serial": round(t_dask / t_serial, 3),
+        "max_abs_loglik_difference": float(np.abs(a - b).max()),
+        "same_verdict": serial.latents_needed == dask.latents_needed
+        and serial.mean_field == dask.mean_field,
+        "latents_needed": serial.latents_needed,
+        "load_average_1min_before": round(load, 2), "cpu_count": os.cpu_count(),
+    }
+    sys.stdout.write(json.dumps(out, indent=1) + "\n")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(out, fh, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
