@@ -29,7 +29,7 @@ from napari_vaemf.core.encoding import fitting_encoding
 from napari_vaemf.core.errors import ParameterError
 from napari_vaemf.core.settings import setting
 
-__all__ = ["InputOptions", "FitData", "heldout_split", "prepare", "read_input", "derive",
+__all__ = ["InputOptions", "FitData", "heldout_split", "split_rows", "prepare", "read_input", "derive",
            "parse_units", "file_sha256",
            "SIMULATED_MODELS", "N_TIME_BLOCKS"]
 
@@ -161,6 +161,20 @@ def heldout_split(n_samples: int, holdout: float, seed: int = 0, *, repeats: int
     if len(idx) >= n_samples:
         idx = idx[1:]
     return idx.astype(np.int64), "blocks"
+
+
+def split_rows(n_samples: int, test_index) -> tuple[np.ndarray, np.ndarray]:
+    """(held-out rows, training rows), sorted, for ``n_samples`` rows and the held-out
+    ``test_index``; ParameterError when an index is out of range or no training row is left."""
+    test_index = np.unique(np.asarray(test_index, dtype=np.int64))
+    if test_index.size and (test_index[0] < 0 or test_index[-1] >= n_samples):
+        raise ParameterError(f"test_index out of range for {n_samples} samples")
+    mask = np.ones(n_samples, bool)
+    mask[test_index] = False
+    train_index = np.flatnonzero(mask)
+    if train_index.size == 0:
+        raise ParameterError("no training samples left after the held-out split")
+    return test_index, train_index
 
 
 @dataclass

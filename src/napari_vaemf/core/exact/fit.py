@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from napari_vaemf.core.data import heldout_split
+from napari_vaemf.core.data import heldout_split, split_rows
 from napari_vaemf.core.errors import ParameterError
 from napari_vaemf.core.exact._data import as_01, distinct_patterns
 from napari_vaemf.core.exact._grid import Grid, lattice_grid
@@ -104,14 +104,7 @@ class ExactFit:
             raise ParameterError(f"need at least 2 samples, got {t}")
         if test_index is None:  # plain arrays: the i.i.d. rule (recordings come with a split)
             test_index, _ = heldout_split(t, cfg.holdout, cfg.seed, iid=True)
-        test_index = np.unique(np.asarray(test_index, dtype=np.int64))
-        if test_index.size and (test_index[0] < 0 or test_index[-1] >= t):
-            raise ParameterError(f"test_index out of range for {t} samples")
-        mask = np.ones(t, bool)
-        mask[test_index] = False
-        self.test_index, self.train_index = test_index, np.flatnonzero(mask)
-        if self.train_index.size == 0:
-            raise ParameterError("no training samples left after the held-out split")
+        self.test_index, self.train_index = split_rows(t, test_index)
         pat, self.train_counts, _ = distinct_patterns(self.x01[self.train_index])
         vpat, self.test_counts, _ = distinct_patterns(self.x01[self.test_index])
         self._train = torch.as_tensor(pat, dtype=torch.float32)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from napari_vaemf.core.configs import jsonable
-from napari_vaemf.core.data import FitData, heldout_split
+from napari_vaemf.core.data import FitData, heldout_split, split_rows
 from napari_vaemf.core.errors import InputError, ParameterError
 from napari_vaemf.core.progress import Job, Progress
 from napari_vaemf.core.vae import bingham
@@ -124,20 +124,13 @@ class Fit:
         if test_index is None:  # plain arrays: the i.i.d. rule (recordings come with a split)
             test_index, rule = heldout_split(t, self.config.holdout, self.config.seed, iid=True)
             self.time_base.setdefault("split", rule)
-        test_index = np.unique(np.asarray(test_index, dtype=np.int64))
-        if test_index.size and (test_index[0] < 0 or test_index[-1] >= t):
-            raise ParameterError(f"test_index out of range for {t} samples")
-        mask = np.ones(t, bool)
-        mask[test_index] = False
-        self.test_index, self.train_index = test_index, np.flatnonzero(mask)
-        if self.train_index.size == 0:
-            raise ParameterError("no training samples left after the held-out split")
+        self.test_index, self.train_index = split_rows(t, test_index)
         comps = 5 if self.encoding == "vector" else 1
         mb = t * self.n_units * comps * 4 / 2**20
         self.on_device = mb <= self.config.max_device_mb
         if self.on_device:
             self._train = self._prepare(self.x[self.train_index])
-            self._test = self._prepare(self.x[self.test_index]) if test_index.size else None
+            self._test = self._prepare(self.x[self.test_index]) if self.test_index.size else None
         log.info("data %s: %.1f MB prepared, %s", self.x.shape, mb,
                  "on device" if self.on_device else "streamed from host")
 
