@@ -135,7 +135,7 @@ def test_latents_and_impossible_options(tmp_path, capsys, run_dir):
     refused(["fit", spikes, "-o", tmp_path / "r1", "--latents", "10000"], capsys, "--latents must be at most 1024")
     refused(["fit", spikes, "-o", tmp_path / "r2", "--lr", "inf"], capsys, "--lr must be a finite number")
     refused(["fit", spikes, "-o", tmp_path / "r3", "--device", "meta"], capsys, "--device must be")
-    refused(["fit", spikes, "-o", tmp_path / "r4", "--epochs", "0"], capsys, "--epochs must be >= 1")
+    refused(["fit", spikes, "-o", tmp_path / "r4", "--epochs", "-1"], capsys, "--epochs must be >= 1")
     refused(["sample", run_dir, "--samples", "10", "-o", tmp_path / "s.npz", "--device", "meta"], capsys,
             "--device must be")
     with pytest.raises(SystemExit) as exc:  # NaN never reaches the settings: argparse refuses it

@@ -15,7 +15,7 @@ import pytest
 
 from napari_vaemf.cli import main
 from napari_vaemf.core.configs import load_configurations
-from napari_vaemf.core.vae import Fit
+from napari_vaemf.core.fitting import load_fit
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +57,6 @@ def test_what_the_demo_wrote_reads_back(quick_demo):
     out, sm = quick_demo
     s = load_configurations(out / "curie_weiss.npz")
     assert s.model == "curie-weiss" and s.configurations.shape[1] == sm["settings"]["n_cw"]
-    fit = Fit.load(out / "curie_weiss_fit" / "model.pt")
+    fit = load_fit(out / "curie_weiss_fit" / "model.pt")
     assert fit.n_units == s.configurations.shape[1]
     assert np.all(np.isin(fit.sample(10, seed=1), (-1, 1)))

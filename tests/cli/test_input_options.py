@@ -109,9 +109,9 @@ def test_run_time_base_travels_to_capacity_validate_extract(tmp_path):
     run = tmp_path / "run"
     assert main(["fit", str(path), "-o", str(run), "--bin-size", "0.04", "--t-start", "2",
                  "--epochs", "2", "--device", "cpu", "--iwae-k", "4"]) == 0
-    from napari_vaemf.core.vae import Fit
+    from napari_vaemf.core.fitting import load_fit
 
-    fit = Fit.load(run)
+    fit = load_fit(run)
     assert fit.time_base["bin_size"] == 0.04 and fit.time_base["t_start"] == 2.0
     assert fit.time_base["split"] == "blocks" and fit.time_base["source_sha256"]
     from napari_vaemf.core.data import read_input

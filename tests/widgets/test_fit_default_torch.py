@@ -40,7 +40,7 @@ CHILD = textwrap.dedent(
     # Fit VAE as napari makes it from the Plugins menu, after the context
     _dock, w = viewer.window.add_plugin_dock_widget("napari-vaemf", "Fit VAE")
     before = {"triton_loaded": "triton" in sys.modules, "llvm_global": llvm_in_global_scope()}
-    w.form.set_values(latents=p, epochs=2, batch_size=128, device="cpu")
+    w.form.set_values(latents=p, epochs=2, batch_size=128, device="cpu", features=0)
     w.start_button.click()  # made the optimizer -> torch._dynamo -> triton -> segfault
     deadline = time.monotonic() + 180
     while w.runner.worker is not None and time.monotonic() < deadline:

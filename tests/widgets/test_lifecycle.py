@@ -144,7 +144,7 @@ def test_worker_errors_are_notifications(make_napari_viewer, qtbot, monkeypatch,
     viewer = make_napari_viewer()
     viewer.add_image((np.random.default_rng(0).random((6, 2000)) < 0.3).astype(np.uint8))
     w = FitWidget(viewer)
-    w.form.set_values(device="cpu", epochs=100_000, batch_size=16)
+    w.form.set_values(device="cpu", epochs=100_000, batch_size=16, method="vae")
     if failure == "nan":  # beyond the form's range: as a script or a settings file could set it
         values = w.form.values
         monkeypatch.setattr(w.form, "values", lambda: dataclasses.replace(values(), lr=1e30))

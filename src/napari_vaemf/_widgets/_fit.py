@@ -203,6 +203,8 @@ class FitWidget(JobWidget):
         m = rec.metrics
         if "rate_z0" not in m or m.get("epoch", 0) <= len(self.history):
             return
+        if not self.history and "loglik" in m:  # the exact engine: -ELBO is -log p itself
+            self.plot.axes[0].set_title("negative log-likelihood (exact)")
         self.history.append(dict(m))
         wait = self._drawn_at + REDRAW_S - time.monotonic()
         if wait <= 0:
@@ -268,9 +270,14 @@ class FitWidget(JobWidget):
             # the Theory widget finds fits here
             self.source_layer.metadata["fit"] = self.fit
         done = "stopped" if outcome.stopped else "finished"
-        best = self.fit.metrics.get("best_test_neg_elbo", math.nan)
+        if getattr(self.fit, "method", "vae") == "exact":
+            best_words = (f"best held-out log-likelihood {self.fit.best_test_loglik:.4g} nats/sample "
+                          f"(exact; decoder H={self.fit.config.features or self.fit.config.latents})")
+        else:
+            best = self.fit.metrics.get("best_test_neg_elbo", math.nan)
+            best_words = f"best held-out -ELBO {best:.4g} nats/sample"
         self.status.setText(
-            f"Fit {done} after {self.fit.epoch} epochs; best held-out -ELBO {best:.4g} nats/sample."
+            f"Fit {done} after {self.fit.epoch} epochs; {best_words}."
             + stimulus_locked_text(self.latents, self.recording.repeats if self.recording else None)
         )
         self._show(outcome.value)
@@ -384,7 +391,7 @@ class FitWidget(JobWidget):
             patterns=None if vec else fit.model.W.detach().cpu().numpy().copy(),
             fields=None if vec else fit.model.b.detach().cpu().numpy().copy(),
             encoding=fit.encoding,
-            config=fit.config.to_dict(),
+            config={**fit.config.to_dict(), "method": getattr(fit, "method", "vae")},
             metrics=dict(fit.metrics),
         )
         try:

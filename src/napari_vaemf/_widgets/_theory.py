@@ -75,7 +75,7 @@ class TheoryWidget(JobWidget):
 
     def _on_load_checkpoint(self, checked: bool = False, path: str | None = None, layer=None) -> None:
         from ..core.errors import VaemfError
-        from ..core.vae import Fit
+        from ..core.fitting import load_fit
         from ._fit import is_raster_layer
 
         layer = layer or self.viewer.layers.selection.active
@@ -88,7 +88,7 @@ class TheoryWidget(JobWidget):
                 return
         try:
             data, _rec = layer_data(layer, 0.0)
-            layer.metadata["fit"] = Fit.load(path, x=data.x)
+            layer.metadata["fit"] = load_fit(path, x=data.x)
         except (VaemfError, OSError) as exc:
             self._report_error(exc)
             return

@@ -38,13 +38,13 @@ def is_run(path: Path) -> bool:
 
 def load_run(run_dir: Path):
     """The fit saved in ``run_dir`` (on the CPU), with a one-line error when there is none."""
-    from napari_vaemf.core.vae import Fit
+    from napari_vaemf.core.fitting import load_fit
 
     if not is_run(run_dir):
         raise InputError(run_dir, "no model.pt here: train one with `vaemf fit`")
     # model.pt as the run committed it (older runs have no manifest)
     with read_run(run_dir, allow_unmanaged=True, only=("model.pt",)):
-        return Fit.load(Path(run_dir) / "model.pt", device="cpu")
+        return load_fit(Path(run_dir) / "model.pt", device="cpu")
 
 
 def run_input_options(fit) -> InputOptions:

@@ -1,4 +1,8 @@
-"""``vaemf fit INPUT -o RUN_DIR --latents K``: fit a product-decoder VAE to a recording.
+"""``vaemf fit INPUT -o RUN_DIR --latents K``: fit a product-decoder model to a recording.
+
+The engine is chosen by :func:`napari_vaemf.core.fitting.new_fit`: the exact quadrature
+likelihood for binary/spin data with K <= 3 where affordable, else the amortized VAE;
+``report.json`` states it (``method``: exact or vae, ``loglik``: exact or bound, and why).
 
 INPUT is any file :func:`napari_vaemf.core.recordings.load_recording` reads (NWB, MATLAB,
 NumPy rasters or spike lists, vaemf configuration .npz). Writes
@@ -38,6 +42,8 @@ log = logging.getLogger(__name__)
 # held-out and training numbers of Fit.evaluate() that report.json states (nats per sample)
 EVAL_KEYS = ("elbo_nats", "test_elbo_nats", "test_loglik_nats", "iwae_k", "rate_nats",
              "rate_per_latent_nats", "distortion_nats", "n_train", "n_test")
+# extra numbers of exact fits (the grid the numbers are exact on, and how far from continuous)
+EXACT_KEYS = ("nodes", "nodes_per_axis", "grid_delta_nats", "grid_delta_abs_nats", "grid_prior_mass")
 
 
 def register(subparsers) -> None:
@@ -62,6 +68,18 @@ def load_input(path: Path, args: argparse.Namespace | None = None) -> FitData:
                    VAEConfig.seed if seed is None else seed, options)
 
 
+def decoder_report(fit) -> dict:
+    """The decoder class a fit ended with (H, and the held-out numbers that chose it) and the
+    theories that can be read off it (``vaemf extract``)."""
+    from napari_vaemf.core.extraction._settings import theories_for
+
+    cfg = fit.config
+    h = cfg.features if cfg.features > 0 else cfg.latents
+    return {"decoder": cfg.decoder, "features": int(h), "curved": bool(cfg.features > cfg.latents),
+            "choice_test_loglik_nats": fit.metrics.get("decoder_choice"),
+            "theories": theories_for(fit.encoding, cfg.latents, cfg.features)}
+
+
 def run(args: argparse.Namespace) -> int:
     from napari_vaemf.core.runs import RunFolder, defer_sigint
     config = from_args(VAEConfig, args)
@@ -71,8 +89,9 @@ def run(args: argparse.Namespace) -> int:
         if len(data.x) < 2:
             raise InputError(args.input, f"need at least 2 samples to fit, got {len(data.x)}")
         fit = new_fit(data, config)
-        log.info("fitting %s: %d samples x %d units (%s) on %s", args.input, len(data.x),
-                 fit.n_units, data.encoding, fit.device)
+        method = getattr(fit, "method", "vae")
+        log.info("fitting %s: %d samples x %d units (%s), %s engine on %s", args.input, len(data.x),
+                 fit.n_units, data.encoding, method, fit.device)
         code = 0
         try:
             drive(fit.train(), desc=f"fit K={config.latents}", bar=sys.stderr.isatty() or args.verbose)
@@ -87,7 +106,9 @@ def run(args: argparse.Namespace) -> int:
             "train_seconds": fit.metrics.get("train_seconds"),
             "samples_per_second": fit.metrics.get("samples_per_second"),
             "units": "nats per sample", "interrupted": code != 0, "evaluated": False,
-            "config": config.to_dict(), "input": str(args.input), "data": data.describe(),
+            "method": method, "loglik": "exact" if method == "exact" else "bound",
+            "engine_reason": fit.metrics.get("engine_reason"),
+            "config": config.to_dict(), "engine_config": fit.config.to_dict(), "input": str(args.input), "data": data.describe(),
             "bin_size": data.time_base.get("bin_size"),
         }
         if data.time_base.get("repeats"):  # the share of the latent variance the stimulus locks
@@ -113,11 +134,14 @@ def run(args: argparse.Namespace) -> int:
         check_trained(fit, ev)
         ev = heldout_numbers(ev)  # None, not NaN, when nothing was held out
         report.update({k: ev[k] for k in EVAL_KEYS}, evaluated=True)
+        report.update({k: ev[k] for k in EXACT_KEYS if k in ev})
+        report["decoder"] = decoder_report(fit)
         with defer_sigint(reraise=False) as held, folder.begin() as txn:
             txn.write_json("report.json", report)
             txn.commit(keep=True)
         code = 130 if held.count else code
     sys.stdout.write(
-        f"{args.input.name}: K={config.latents}, {fit.epoch} epochs in {report['train_seconds']:.1f} s; "
+        f"{args.input.name}: K={config.latents} ({method}, H={report['decoder']['features']}), "
+        f"{fit.epoch} epochs in {report['train_seconds']:.1f} s; "
         f"{heldout_words(ev, data.split)}, rate {ev['rate_nats']:.3f} nats -> {folder.path}\n")
     return code

@@ -37,7 +37,10 @@ def add_source(name: str, func: Source) -> None:
 
 
 def _from_model(fit, samples: int, seed: int, args: argparse.Namespace) -> tuple[np.ndarray, dict]:
-    return fit.sample(samples, seed=seed), {"sampler": "VAE prior + product decoder"}
+    exact = getattr(fit, "method", "vae") == "exact"
+    return fit.sample(samples, seed=seed), {
+        "sampler": "prior on the quadrature grid + product decoder (exact draws of the grid model)"
+        if exact else "VAE prior + product decoder"}
 
 
 add_source("model", _from_model)
@@ -113,12 +116,12 @@ def _save(path: Path, sampleset) -> None:
 def run(args: argparse.Namespace) -> int:
     from napari_vaemf.core.configs import SampleSet
     from napari_vaemf.core.limits import check_alloc
-    from napari_vaemf.core.vae import Fit
+    from napari_vaemf.core.fitting import load_fit
 
     if args.samples < 1:
         raise ParameterError(f"--samples must be >= 1, got {args.samples}")
     _check_output(args.output)
-    fit = Fit.load(args.run_dir, device=args.device)
+    fit = load_fit(args.run_dir, device=args.device)
     check_alloc(args.samples * fit.n_units * _BYTES_PER_CELL[fit.encoding],
                 f"--samples {args.samples:,} configurations of {fit.n_units} units",
                 hint="draw fewer, or several files with different --seed")

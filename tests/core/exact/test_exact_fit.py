@@ -26,7 +26,8 @@ def _two_state_data(t=3000, n=12, seed=0):
 
 
 def _small(**kw):
-    return ExactConfig(**{"latents": 1, "nodes": 33, "decoder_widths": (16,), "epochs": 4, **kw})
+    return ExactConfig(**{"latents": 1, "nodes": 33, "decoder_widths": (16,), "epochs": 4, "features": 0,
+                           "match_rates": False, **kw})
 
 
 def test_train_yields_progress_keeps_the_best_state_and_is_deterministic(one_torch_thread):

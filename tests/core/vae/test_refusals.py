@@ -23,13 +23,16 @@ def spins(n=200, units=12, seed=0):
     ({"latents": 10_000}, r"--latents must be at most 1024"),
     ({"lr": math.inf}, r"--lr must be a finite number"),
     ({"lr": math.nan}, r"--lr must be a finite number"),
-    ({"lr": 0.0}, r"--lr must be > 0"),
+    ({"lr": -1e-3}, r"--lr must be > 0"),
     ({"device": "meta"}, r"--device must be auto, cpu, cuda, cuda:N or mps, got 'meta'"),
-    ({"epochs": 0}, r"--epochs must be >= 1 \(0 would save an untrained model\)"),
-    ({"batch_size": 0}, r"--batch-size must be >= 1"),
-    ({"encoder_widths": (100_000, 100_000)}, r"10,000,200,128 weights between hidden layers"),
+    ({"epochs": -1}, r"--epochs must be >= 1 \(0: the engine's default\)"),
+    ({"batch_size": -5}, r"--batch-size must be >= 1"),
+    ({"method": "mcmc"}, r"--method must be auto, exact or vae"),
+    ({"features": -2}, r"--features must be -1 \(auto\), 0 or >= latents"),
+    ({"encoder_widths": (100_000, 100_000)}, r"10,000,2[0-9,]+ weights between hidden layers"),
 ])
 def test_impossible_settings(kw, words):
+    """Impossible values fail with the option's name (0 / -1 are the engine's "auto")."""
     with pytest.raises(ParameterError, match=words):
         VAEConfig(**kw)
 

@@ -39,7 +39,7 @@ def exact_affordable(n_units: int, latents: int, n_distinct: int, nodes: int | N
     budget. ``nodes``: training-lattice nodes (default: the lattice :class:`ExactConfig`
     uses for that K). Declines K outside 1..3, N > ``max_units``, or a pass costing more than
     ``max_work`` multiply-adds; ``reason`` says which (or the cost when accepted)."""
-    from napari_vaemf.core.exact.model import TRAIN_NODES
+    from napari_vaemf.core.exact.config import TRAIN_NODES
 
     ok_k = 1 <= latents <= MAX_LATENTS
     if nodes is None:

@@ -21,7 +21,6 @@ runs in float32.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 import torch
@@ -29,7 +28,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from napari_vaemf.core.errors import ParameterError
-from napari_vaemf.core.exact._grid import MAX_LATENTS, Grid, lattice_grid
+from napari_vaemf.core.exact._grid import Grid, lattice_grid
+from napari_vaemf.core.exact.config import EXACT_ENCODINGS, TRAIN_NODES, ExactConfig
 from napari_vaemf.core.exact._rows import Rows
 from napari_vaemf.core.exact._stats import grid_stats
 from napari_vaemf.core.stats import PopulationStats
@@ -37,8 +37,6 @@ from napari_vaemf.core.vae.model import Decoder
 
 __all__ = ["ExactConfig", "QuadratureModel", "TRAIN_NODES", "EXACT_ENCODINGS", "softmax_rows_"]
 
-EXACT_ENCODINGS = ("binary", "spin")
-TRAIN_NODES = {1: 129, 2: 33, 3: 17}  # default training-lattice nodes per axis (spacing 0.08-0.6)
 _EVAL_ENTRIES = 1 << 22  # (patterns × nodes) entries per evaluation chunk (32 MB in float64)
 # exp() of arguments this far below a row's maximum is 0 to the sum's precision; clamping
 # there keeps exp off its slow underflow path (float32 exp(-500) is ~10x slower than exp(-50))
@@ -53,59 +51,6 @@ def softmax_rows_(lj: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.T
     e = lj.sub_(top).clamp_(min=EXP_FLOOR.get(lj.dtype, -80.0)).exp_()
     total = e.sum(1, keepdim=True)
     return e, total, (top + total.log()).squeeze(1)
-
-
-@dataclass
-class ExactConfig:
-    """Everything that defines an exact (quadrature) fit: decoder, grid, optimisation, split."""
-
-    latents: int = 1  # K <= 3
-    decoder: str = "mlp"  # order-parameter map g: "mlp" or "identity" (as VAEConfig)
-    decoder_widths: tuple[int, ...] = (128, 128)  # hidden widths of g (run on G nodes only: cheap)
-    features: int = 0  # H, outputs of g (0: H = K, linear-in-g fields); H > K bends the fields
-    nodes: int = 0  # training-lattice nodes per axis; 0: TRAIN_NODES[latents]
-    max_nodes: int = 65536  # the evaluation grid is refined up to this many nodes
-    grid_tol: float = 1e-3  # nats/sample: refine the evaluation grid while n -> 2n - 1 moves mean log p more
-    recentre: bool = True  # move the lattice onto the aggregate posterior after each epoch
-    shift: bool = True  # train on a randomly shifted lattice each step (no tuning to fixed nodes)
-    epochs: int = 40  # maximum epochs (an epoch: a pass over the distinct patterns, >= 10 steps)
-    batch_size: int = 4096  # distinct patterns per Adam step (all of them when fewer)
-    lr: float = 3e-2  # Adam learning rate (the peak of the one-cycle schedule)
-    holdout: float = 0.1  # fraction of rows held out for early stopping, if no test_index
-    patience: int = 10  # epochs without held-out improvement before stopping
-    min_delta: float = 1e-4  # improvement (nats/sample) that resets the patience counter
-    lr_decay: float = 0.5  # learning-rate factor each time held-out stalls for patience // 2 epochs
-    lr_schedule: str = "onecycle"  # "onecycle" (rise to lr, cosine down over epochs) or "plateau" (lr_decay on stalls)
-    seed: int = 0  # initialisation, split and batch order
-
-    def __post_init__(self) -> None:
-        self.decoder_widths = tuple(int(w) for w in self.decoder_widths)
-        if not 1 <= self.latents <= MAX_LATENTS:
-            raise ParameterError(f"the exact engine takes 1 to {MAX_LATENTS} latents, got {self.latents}")
-        if self.decoder not in ("mlp", "identity"):
-            raise ParameterError(f"decoder must be 'mlp' or 'identity', got {self.decoder!r}")
-        if self.features and (self.features < self.latents or self.decoder == "identity"):
-            raise ParameterError(f"features must be 0 or >= latents with an mlp decoder, got {self.features}")
-        if self.nodes == 1 or self.nodes < 0 or self.max_nodes < 2 or self.grid_tol <= 0:
-            raise ParameterError("nodes must be 0 or >= 2, max_nodes >= 2 and grid_tol > 0")
-        if self.nodes == 0:
-            self.nodes = TRAIN_NODES[self.latents]
-        if self.epochs < 0 or self.batch_size < 1 or self.lr <= 0 or self.patience < 1:
-            raise ParameterError("epochs must be >= 0, batch_size >= 1, lr > 0 and patience >= 1")
-        if self.lr_schedule not in ("plateau", "onecycle"):
-            raise ParameterError(f"lr_schedule must be 'plateau' or 'onecycle', got {self.lr_schedule!r}")
-        if not 0.0 <= self.holdout < 1.0 or not 0.0 < self.lr_decay <= 1.0:
-            raise ParameterError("holdout must be in [0, 1) and lr_decay in (0, 1]")
-
-    def to_dict(self) -> dict:
-        """JSON-able dict (tuples become lists)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "ExactConfig":
-        """Inverse of :meth:`to_dict`; unknown keys are ignored."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
 
 
 class QuadratureModel(nn.Module):

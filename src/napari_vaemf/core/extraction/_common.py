@@ -114,9 +114,16 @@ def prior_pushforward(fit: Any, n: int, seed: int = 0) -> tuple[np.ndarray, np.n
 def posterior_pushforward(fit: Any, n: int, seed: int = 0, data: np.ndarray | None = None
                           ) -> np.ndarray | None:
     """g(z) for z drawn from the aggregate posterior (1/T) Σ_t q(z | x_t), (n, K), over the
-    fit's data (or ``data``); ``None`` when the fit holds no data. When the model is exact the
+    fit's data (or ``data``); ``None`` when the fit holds no data. Exact fits draw from their
+    exact posterior on the grid (:meth:`ExactFit.posterior_draws`), VAE fits from q. When the model is exact the
     aggregate posterior equals the prior, but it has no 'holes' where the prior puts mass the
     data never use (e.g. between the two states of an ordered magnet)."""
+    if hasattr(fit, "posterior_draws"):  # exact fits: nodes drawn by their exact posterior weight
+        z = fit.posterior_draws(n, seed, data)
+        if z is None:
+            return None
+        p = next(fit.model.parameters())
+        return fit.model.g(torch.as_tensor(z, dtype=p.dtype, device=p.device)).cpu().numpy().astype(np.float64)
     x = data if data is not None else getattr(fit, "x", None)
     if x is None:
         return None

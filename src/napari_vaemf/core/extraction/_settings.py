@@ -11,12 +11,31 @@ from typing import Literal
 from napari_vaemf.core.errors import ParameterError
 from napari_vaemf.core.settings import setting
 
-__all__ = ["THEORIES", "BASELINES", "ExtractionSettings", "ValidationSettings"]
+__all__ = ["THEORIES", "BASELINES", "ExtractionSettings", "ValidationSettings", "theories_for"]
 
 THEORIES = ("curie-weiss", "hopfield", "maier-saupe", "generalized-hopfield")
 BASELINES = ("independent", "cms", "rbm")
 
 Theory = Literal["curie-weiss", "hopfield", "maier-saupe", "generalized-hopfield"]
+
+
+def theories_for(encoding: str, latents: int, features: int) -> dict[str, str]:
+    """Each theory of :data:`THEORIES` -> whether it can be read off a decoder of that kind
+    ("yes", or "no: why"): Curie-Weiss needs one latent on binary/spin data (its read-off then
+    checks that all units share one field), Hopfield needs fields of rank K (H = K),
+    Maier-Saupe needs 3-D unit vectors, the generalized Hopfield energy takes any binary/spin
+    decoder (H > K adds its curvature to F)."""
+    scalar = encoding in ("binary", "spin")
+    out = {
+        "curie-weiss": "yes" if scalar and latents == 1 else
+        ("no: needs one latent" if scalar else "no: needs binary or spin data"),
+        "hopfield": "yes" if scalar and features <= latents else
+        ("no: the decoder is curved (H > K); refit with --features 0" if scalar else
+         "no: needs binary or spin data"),
+        "maier-saupe": "yes" if encoding == "vector" else "no: needs 3-D unit vectors",
+        "generalized-hopfield": "yes" if scalar else "no: needs binary or spin data",
+    }
+    return out
 
 
 @dataclass

@@ -52,7 +52,8 @@ class Validation:
 def vae_parameters(fit: Any) -> dict[str, int]:
     """Parameters of the generative part (decoder) and of the encoder of a Fit."""
     dec = sum(p.numel() for p in fit.model.decoder.parameters())
-    enc = sum(p.numel() for p in fit.model.encoder.parameters())
+    encoder = getattr(fit.model, "encoder", None)  # exact fits have none
+    enc = 0 if encoder is None else sum(p.numel() for p in encoder.parameters())
     return {"n_parameters": int(dec), "n_parameters_encoder": int(enc)}
 
 
@@ -97,7 +98,10 @@ def validate(
         samples = st = None
         if name in ("vae", "vae_samples"):
             row.update(vae_parameters(fit))
-            if name == "vae" and s.latent_draws:
+            if name == "vae" and s.latent_draws and hasattr(fit, "stats"):  # exact fits: the grid model
+                st = fit.stats(tri)
+                row["estimate"] = f"exact (mixture over {fit.grid.size} quadrature nodes)"
+            elif name == "vae" and s.latent_draws:
                 draws = min(s.latent_draws, max(10_000, int(_MIXTURE_BUDGET / n**2)))  # O(draws N²)
                 st = stats.mixture_stats(fit.prior_probabilities(draws, seed=s.seed), tri)
                 row["estimate"] = f"exact given z over {draws} prior draws"

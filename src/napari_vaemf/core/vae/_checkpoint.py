@@ -55,7 +55,12 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
         raise InputError(path, f"not a readable vaemf checkpoint ({err})") from err
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         raise InputError(path, f"not a vaemf checkpoint (expected format {CHECKPOINT_FORMAT!r})")
-    check_checkpoint(ckpt, path)
+    if ckpt.get("engine", "vae") == "exact":
+        from napari_vaemf.core.exact._checkpoint import check_exact_checkpoint
+
+        check_exact_checkpoint(ckpt, path)
+    else:
+        check_checkpoint(ckpt, path)
     return ckpt
 
 

@@ -45,7 +45,7 @@ def floats_per_row(model: ProductVAE | VAEConfig, k: int = 1, *, n_units: int | 
     if isinstance(model, ProductVAE):
         config, n_units, encoding = model.config, model.n_units, model.encoding
     else:
-        config = model
+        config = model.for_engine("vae")
         if n_units is None or encoding is None:
             raise ParameterError("floats_per_row of a VAEConfig needs n_units and encoding")
     if encoding not in ENCODINGS or n_units < 1 or k < 0:

@@ -48,7 +48,8 @@ def check_trained(fit: Any, evaluation: dict | None = None) -> None:
     if len(getattr(fit, "test_index", ())) and history and hasattr(fit, "best_test_neg_elbo"):
         numbers["held-out -ELBO"] = float(fit.best_test_neg_elbo)
     elif history:
-        numbers["training -ELBO"] = float(history[-1].get("neg_elbo", 0.0))
+        last = history[-1]
+        numbers["training -ELBO"] = float(last["neg_elbo"] if "neg_elbo" in last else -last.get("loglik", 0.0))
         numbers["rate"] = float(history[-1].get("rate", 0.0))
     if evaluation:
         if evaluation.get("n_test"):
@@ -76,5 +77,6 @@ def heldout_words(evaluation: dict, split: str) -> str:
     """The held-out part of a fit's one-line summary."""
     if not evaluation.get("n_test"):
         return "nothing held out (--holdout 0), so no held-out log-likelihood"
+    how = "exact" if evaluation.get("method") == "exact" else f"IWAE bound, k={evaluation['iwae_k']}"
     return (f"held-out log-likelihood {evaluation['test_loglik_nats']:.4f} nats/sample "
-            f"(IWAE k={evaluation['iwae_k']}, {split} held out)")
+            f"({how}, {split} held out)")

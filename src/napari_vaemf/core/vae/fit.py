@@ -59,6 +59,8 @@ class Fit:
     :meth:`load` returns when no data are given).
     """
 
+    method = "vae"  # what report.json states: held-out log-likelihoods are IWAE bounds
+
     def __init__(
         self,
         x: np.ndarray | None,
@@ -69,7 +71,7 @@ class Fit:
         n_units: int | None = None,
         time_base: dict | None = None,
     ):
-        self.config = config if config is not None else VAEConfig()
+        self.config = (config if config is not None else VAEConfig()).for_engine("vae")
         # where the data came from: bin_size, t_start, repeats, split, source, sha256 (json-able)
         self.time_base: dict[str, Any] = dict(time_base or {})
         self.encoding = encoding
@@ -470,7 +472,10 @@ class Fit:
                         source: str | Path | None = None) -> "Fit":
         """Rebuild a fit from a checkpoint dict already read (what :meth:`save` writes), e.g.
         one a child process sent; ``source`` names it in errors. See :meth:`load`."""
-        config = VAEConfig.from_dict(ckpt["config"])
+        if ckpt.get("engine", "vae") != "vae":
+            raise InputError(source, f"this checkpoint holds an {ckpt['engine']} fit, not a VAE: "
+                                     "load it with napari_vaemf.core.fitting.load_fit")
+        config = VAEConfig.from_dict({**ckpt["config"], "method": "vae"})
         if device is not None:
             config.device = device
         test_index = ckpt["test_index"].numpy() if x is not None else None

@@ -131,6 +131,7 @@ class ProductVAE(nn.Module):
         super().__init__()
         if encoding not in ENCODINGS:
             raise ParameterError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
+        config = config.for_engine("vae")  # auto settings -> the VAE's defaults
         self.n_units, self.encoding, self.config = n_units, encoding, config
         comps = 5 if encoding == "vector" else 1
         self.encoder = Encoder(n_units * comps, config.latents, config.encoder_widths)
