@@ -96,3 +96,35 @@ def test_exact_and_amortized_engines_give_the_same_model(one_torch_thread):
     # the two decoders read the same order parameter: latents agree up to sign
     r = np.corrcoef(exact.latents(x[:500])[:, 0], vae.latents(x[:500])[:, 0])[0, 1]
     assert abs(r) > 0.95
+
+
+def test_damaged_exact_checkpoints_are_refused_in_one_line(tmp_path, one_torch_thread):
+    import torch
+
+    x = one_factor_spins(600, 8)
+    fit = new_fit(data_of(x), VAEConfig(latents=1, epochs=2, features=0))
+    drive(fit.train(), bar=False)
+    good = torch.load(fit.save(tmp_path / "model.pt"), weights_only=True)
+
+    def damaged(name, change):
+        ckpt = {k: (dict(v) if isinstance(v, dict) else v) for k, v in good.items()}
+        ckpt["model"] = {k: v.clone() for k, v in good["model"].items()}
+        change(ckpt)
+        torch.save(ckpt, tmp_path / name)
+        return tmp_path / name
+
+    nan = next(k for k, v in good["model"].items() if v.is_floating_point())
+    cases = [
+        ("nan.pt", lambda c: c["model"][nan].fill_(float("nan")), "NaN or infinite"),
+        ("nogrid.pt", lambda c: c.pop("grid"), "has no 'grid'"),
+        ("badgrid.pt", lambda c: c["grid"].update(n=1), "grids are impossible"),
+        ("unchosen.pt", lambda c: c["config"].update(features=-1), "never chosen"),
+        ("shape.pt", lambda c: c.update(n_units=9), "does not have the shape"),
+    ]
+    for name, change, words in cases:
+        with pytest.raises(InputError, match=words):
+            load_fit(damaged(name, change))
+    with pytest.raises(InputError, match="not a VAE: load it with"):
+        from napari_vaemf.core.vae import Fit
+
+        Fit.load(tmp_path / "model.pt")

@@ -9,7 +9,7 @@ from napari_vaemf.core.capacity import (
     decide,
     plot_report,
 )
-from napari_vaemf.core.progress import Progress
+from napari_vaemf.core.progress import Progress, drive
 from napari_vaemf.core.vae import VAEConfig
 
 
@@ -100,3 +100,32 @@ def test_a_collapsed_restart_does_not_decide_k():
     # worse on validation is not chosen
     rep2 = CapacityReport([pt(1, 0, -33.0, 34.0), pt(1, 1, -33.5, 33.6)], [], None, True, 0.0)
     assert rep2.per_k()[0]["selected_seed"] == 1
+
+
+def test_sweep_on_the_exact_engine_states_it_and_judges_exactly(cw_samples):
+    """K max <= 3 on spins: every fit is exact (one estimator for the sweep); the per-K
+    log-likelihoods are exact, the rate is I(X; Z) and the model MI is exact for the grid model."""
+    from napari_vaemf.core.capacity._exact_mi import exact_bipartite_mi
+    from napari_vaemf.core.capacity._sweep import sweep_engine
+
+    n = 12
+    x = cw_samples(n, 1.5, 2000, seed=11)
+    st = CapacitySettings(k_max=2, seeds=1, infonce=False, random_partitions=1, model_mi=True,
+                          model_mi_samples=400)
+    assert sweep_engine(x, "spin", st.vae_config(), 2)[0] == "exact"
+    assert sweep_engine(x, "spin", st.vae_config(), 4)[0] == "vae"  # K = 4 is not: VAE for all
+    report = drive(capacity_sweep(x, "spin", settings=st), bar=False)
+    out = report.to_json()
+    assert out["settings"]["engine"] == "exact" and out["settings"]["loglik"] == "exact"
+    assert report.latents_needed == 1 and report.mean_field
+    rows = out["sweep"]
+    assert rows[0]["rate_nats"] >= out["bipartite_mi_nats"]["lower"]
+    point = report.points[0]
+    assert point.decoder.startswith("mlp H=") and point.model_mi["method"] == "grid-exact"
+    # the model's MI of a Curie-Weiss-like fit is close to the exact Curie-Weiss value
+    assert abs(point.model_mi["value"] - curie_weiss_bipartite_mi(n, 1.5)) < 0.1
+    from napari_vaemf.core.capacity._partitions import Bipartition
+    from napari_vaemf.core.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="partition covers 4 units, the fit 12"):
+        exact_bipartite_mi(type("F", (), {"n_units": 12})(), Bipartition("ab", [0, 1], [2, 3]))

@@ -19,10 +19,10 @@ class SweepPoint:
 
     latents: int  # K
     seed: int  # the fit's seed
-    rate_nats: float  # E KL(q(z|x)||p(z)) per held-out sample
+    rate_nats: float  # E KL(q(z|x)||p(z)) per held-out sample (exact fits: I(X; Z))
     rate_per_latent_nats: list[float]  # the same per latent
     active_latents: int  # latents whose rate exceeds the activity threshold
-    test_loglik_nats: float  # IWAE log-likelihood per held-out sample
+    test_loglik_nats: float  # held-out log-likelihood per sample (exact, or the VAE's IWAE bound)
     test_elbo_nats: float  # ELBO per held-out sample
     stat_errors: dict = field(default_factory=dict)  # model vs held-out data (core.stats.compare)
     model_mi: dict | None = None  # model-based bipartite MI (MIEstimate.as_dict()) or None
@@ -138,6 +138,11 @@ class CapacityReport:
                 f"{c['gain_over_independent_nats']:.4f} nats/sample for the data, "
                 f"{c['surrogate_gain_over_independent_nats']:.4f} for the surrogates; bipartite "
                 f"MI {_num(c['bipartite_mi_nats'])} vs {_num(c['surrogate_bipartite_mi_nats'])} nats.")
+        engine = (self.settings or {}).get("engine")
+        if engine:
+            extra.append("Fits: exact marginal likelihood on a quadrature grid (rate = I(X; Z))."
+                         if engine == "exact" else "Fits: amortized VAE (log-likelihoods are IWAE "
+                         "bounds, rate = E KL(q(z|x) || p(z)) >= I(X; Z)).")
         if self.consistency:
             extra.append("Restart consistency (R² of latents after the best linear alignment): "
                          + ", ".join(f"K={k}: {v:.3f}" for k, v in sorted(self.consistency.items()))

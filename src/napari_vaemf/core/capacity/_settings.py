@@ -19,10 +19,11 @@ class CapacitySettings:
     """How a capacity sweep fits K = 1..k_max latents, judges them and estimates the data's MI."""
 
     k_max: int = setting(4, min=1, max=32, flag="--max-latents")  # largest number of latents K in the sweep (K = 1..k_max)
+    method: Literal["auto", "exact", "vae"] = "auto"  # engine of every fit (one for all K: exact and bound never compared): exact when the largest K is affordable (binary/spin, K <= 3), else the VAE
     seeds: int = setting(2, min=1, max=20)  # restarts per K; the best on validation data represents K
-    epochs: int = setting(150, min=1, max=100_000)  # maximum epochs per fit (early stopping may end sooner)
-    batch_size: int = setting(256, min=1, max=1_000_000)  # samples per optimisation step
-    lr: float = setting(3e-3, min=1e-6, max=1.0, step=1e-4)  # Adam learning rate of every fit
+    epochs: int = setting(150, min=1, max=100_000)  # maximum epochs per VAE fit (early stopping may end sooner; exact fits use the exact engine's defaults)
+    batch_size: int = setting(256, min=1, max=1_000_000)  # samples per optimisation step of a VAE fit
+    lr: float = setting(3e-3, min=1e-6, max=1.0, step=1e-4)  # Adam learning rate of every VAE fit
     patience: int = setting(8, gui=False)  # epochs without validation improvement before a fit stops
     decoders: tuple[str, ...] = setting(("mlp",), gui=False)  # decoder kinds fitted per K and seed (mlp, identity); the best on validation wins
     test_fraction: float = setting(0.2, min=0.05, max=0.9, step=0.05)  # data never trained on, for judging (whole repeats, time blocks or random rows)
@@ -62,4 +63,5 @@ class CapacitySettings:
         from napari_vaemf.core.vae.config import VAEConfig
 
         return VAEConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
-                         patience=self.patience, device=self.device, seed=self.seed)
+                         patience=self.patience, device=self.device, seed=self.seed,
+                         method=self.method)

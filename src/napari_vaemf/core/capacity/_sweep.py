@@ -94,6 +94,15 @@ def decide(per_k: list[dict], mi_lower: float | None, tolerance_nats: float,
     return needed, mean_field, tol, reasons
 
 
+def sweep_engine(x_train: np.ndarray, encoding: str, base, k_max: int) -> tuple[str, str]:
+    """``(engine, reason)`` for every fit of a sweep up to ``k_max`` latents: the exact engine
+    when the largest K is affordable there (so all K are), else the VAE: one estimator for
+    the whole sweep, so exact log-likelihoods are never compared with bounds."""
+    from napari_vaemf.core.fitting import choose_engine
+
+    return choose_engine(x_train, encoding, replace(base, latents=k_max))
+
+
 def capacity_sweep(x: np.ndarray, encoding: str, k_max: int | None = None,
                    seeds: int | None = None, *,
                    config=None, test_index: np.ndarray | None = None,
@@ -138,10 +147,18 @@ def capacity_sweep(x: np.ndarray, encoding: str, k_max: int | None = None,
                                       directions)
     mi = list(reference or []) + mi
     base = config or st.vae_config()
+    engine, why = sweep_engine(x_train, encoding, base, k_max)
+    if engine == "exact" and config is None:  # the exact engine's defaults, not the VAE's
+        from napari_vaemf.core.vae.config import VAEConfig
+
+        base = VAEConfig(seed=base.seed, device=base.device, decoder=base.decoder, method="exact")
+    elif engine == "exact":  # a template given by the caller applies to exact fits too
+        base = replace(base, method="exact")
+    log.info("capacity sweep K = 1..%d on the %s engine: %s", k_max, engine, why)
     data = TaskData(x_train, x_test, encoding, base, tuple(st.decoders), st.rate_threshold_nats,
                     parts[0] if st.model_mi else None, st.model_mi_samples,
                     stats.population_stats(x_test.astype(np.float64), np.zeros((0, 3), np.int64))
-                    if encoding != "vector" else None)
+                    if encoding != "vector" else None, engine)
     tasks = [FitTask(k, s) for k in range(1, k_max + 1) for s in range(seeds)]
     results = yield from _run_tasks(tasks, data, st.scheduler, store)
     points = [SweepPoint(**results[task]["point"]) for task in tasks]
@@ -149,6 +166,8 @@ def capacity_sweep(x: np.ndarray, encoding: str, k_max: int | None = None,
     report = CapacityReport(points, mi, None, True, 0.0,
                             settings={**asdict(st), "k_max": k_max, "seeds": seeds,
                                       "vae": base.to_dict(), "n_units": int(n),
+                                      "engine": engine, "engine_reason": why,
+                                      "loglik": "exact" if engine == "exact" else "bound",
                                       "n_train": int(x_train.shape[0]),
                                       "n_test": int(x_test.shape[0]),
                                       "partitions": [p.name for p in parts]})
