@@ -100,3 +100,22 @@ def test_generalized_hopfield_extract_and_sample(run_dir, tmp_path):
     data = load_configurations(root / "data.npz").configurations
     # the calibration matched the VAE's rates; both must sit near the data's (up-fraction)
     assert np.abs((s.mean(0) + 1) / 2 - (data.mean(0) + 1) / 2).max() < 0.15
+
+
+def test_validate_an_exact_fit_against_the_strict_hopfield_model(run_dir, tmp_path):
+    """A default (exact) fit validated with the strict Hopfield baseline: every row judged on
+    the same data, the VAE row's statistics exact for the grid model."""
+    root, _ = run_dir
+    run = tmp_path / "exact"
+    assert main(["fit", str(root / "data.npz"), "-o", str(run), "--latents", "2", "--epochs", "10"]) == 0
+    assert json.loads((run / "report.json").read_text())["method"] == "exact"
+    out = tmp_path / "val"
+    assert main(["validate", str(run), "--data", str(root / "data.npz"), "-o", str(out),
+                 "--train", str(root / "data.npz"), "--samples", "2000",
+                 "--baselines", "independent,hopfield2"]) == 0
+    rows = json.loads((out / "validation.json").read_text())["models"]
+    assert rows["vae"]["estimate"].startswith("exact (mixture over")
+    assert rows["hopfield2"]["n_parameters"] == 24 * 3  # fields and two patterns
+    # Hopfield data: the strict model with the true number of patterns beats independent units
+    assert rows["hopfield2"]["test_loglik_nats"] > rows["independent"]["test_loglik_nats"] + 0.5
+    assert rows["hopfield2"]["cov_corr"] > 0.9

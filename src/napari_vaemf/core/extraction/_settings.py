@@ -11,10 +11,13 @@ from typing import Literal
 from napari_vaemf.core.errors import ParameterError
 from napari_vaemf.core.settings import setting
 
-__all__ = ["THEORIES", "BASELINES", "ExtractionSettings", "ValidationSettings", "theories_for"]
+__all__ = ["THEORIES", "BASELINES", "KNOWN_BASELINES", "ExtractionSettings", "ValidationSettings", "theories_for"]
 
 THEORIES = ("curie-weiss", "hopfield", "maier-saupe", "generalized-hopfield")
-BASELINES = ("independent", "cms", "rbm")
+BASELINES = ("independent", "cms", "rbm")  # the default rows
+# every baseline validate knows: the defaults and the strict generalized Hopfield models with
+# P = 1, 2, 3 attractive patterns (exact maximum likelihood through the HS integral)
+KNOWN_BASELINES = (*BASELINES, "hopfield1", "hopfield2", "hopfield3")
 
 Theory = Literal["curie-weiss", "hopfield", "maier-saupe", "generalized-hopfield"]
 
@@ -59,7 +62,7 @@ class ValidationSettings:
 
     samples: int = 100000  # configurations drawn from every model
     latent_draws: int = 1000000  # prior draws z for the VAE's statistics exact given z (0: sampled only; capped for large N)
-    baselines: tuple[str, ...] = BASELINES  # baselines fitted on the training data (independent, cms, rbm)
+    baselines: tuple[str, ...] = BASELINES  # baselines fitted on the training data (independent, cms, rbm; also hopfield1, hopfield2, hopfield3: strict Hopfield, exact maximum likelihood)
     cms_patterns: int | None = None  # CMS patterns (default: the fit's K)
     rbm_hidden: int | None = None  # RBM hidden units (default: 2K)
     max_triplets: int = 2000  # triplets compared (random subset, fixed by seed)
@@ -68,9 +71,10 @@ class ValidationSettings:
     def __post_init__(self) -> None:
         # "independent,cms" and ("independent", "cms") both name baselines
         self.baselines = tuple(b for item in self.baselines for b in str(item).split(",") if b)
-        unknown = sorted(set(self.baselines) - set(BASELINES))
+        unknown = sorted(set(self.baselines) - set(KNOWN_BASELINES))
         if unknown:
-            raise ParameterError(f"--baselines: unknown {', '.join(unknown)} (known: {', '.join(BASELINES)})")
+            raise ParameterError(f"--baselines: unknown {', '.join(unknown)} "
+                                 f"(known: {', '.join(KNOWN_BASELINES)})")
         if self.samples < 1 or self.latent_draws < 0 or self.latent_draws == 1:
             raise ParameterError(f"need --samples >= 1 and --latent-draws 0 or >= 2, got "
                                  f"{self.samples}, {self.latent_draws}")

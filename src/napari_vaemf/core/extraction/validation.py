@@ -22,6 +22,7 @@ import numpy as np
 
 from napari_vaemf.core import stats
 from napari_vaemf.core.baselines import IndependentModel, fit_cms, fit_rbm
+from napari_vaemf.core.baselines._strict import fit_strict_hopfield
 from napari_vaemf.core.errors import ParameterError
 from napari_vaemf.core.extraction import Extraction, extract, theory_model
 from napari_vaemf.core.extraction._settings import ValidationSettings
@@ -88,6 +89,7 @@ def validate(
         "independent": lambda: IndependentModel.fit(x_train),
         "cms": lambda: fit_cms(x_train, n_patterns=s.cms_patterns or k, fit_fields=True, seed=s.seed),
         "rbm": lambda: fit_rbm(x_train, n_hidden=s.rbm_hidden or 2 * k, seed=s.seed),
+        **{f"hopfield{p}": (lambda p=p: fit_strict_hopfield(x_train, p, fit.encoding)) for p in (1, 2, 3)},
     }
     if x_train is not None:
         steps += [(b, builders[b]) for b in s.baselines]
