@@ -111,15 +111,16 @@ def run(args: argparse.Namespace) -> int:
             "config": config.to_dict(), "engine_config": fit.config.to_dict(), "input": str(args.input), "data": data.describe(),
             "bin_size": data.time_base.get("bin_size"),
         }
+        latents = fit.latents()
         if data.time_base.get("repeats"):  # the share of the latent variance the stimulus locks
             from napari_vaemf.core.trials import variance_partition
 
-            report["stimulus_locked"] = variance_partition(fit.latents(), data.time_base["repeats"])
+            report["stimulus_locked"] = variance_partition(latents, data.time_base["repeats"])
         # save first (model, latents, a report without held-out numbers), all at once; Ctrl-C
         # is held until the run is complete on disk, a kill leaves the previous run or none
         with defer_sigint(reraise=False) as held, folder.begin() as txn:
             fit.save(txn.path("model.pt"))
-            txn.save_npy("latents.npy", fit.latents())
+            txn.save_npy("latents.npy", latents)
             txn.write_json("report.json", report)
             txn.commit()
         if held.count:

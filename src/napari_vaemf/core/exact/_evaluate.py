@@ -46,6 +46,7 @@ class ExactFitEval:
         if not len(self._test):
             return math.nan
         ll = self.model.log_likelihood(self._test, dtype=dtype)
+        self._last_test_per_pattern = ll  # what the decoder-class race compares
         return float(self.test_counts @ ll / self.test_counts.sum())
 
     def log_likelihood(self, x: np.ndarray) -> np.ndarray:

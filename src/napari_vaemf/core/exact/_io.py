@@ -38,10 +38,12 @@ class ExactFitIO:
         rng = np.random.default_rng(seed)
         rows = rng.choice(len(x), size=n, replace=len(x) < n)
         pat, _, inv = distinct_patterns(as_01(np.asarray(x)[np.sort(rows)], self.encoding))
-        post = self.model.posterior(torch.as_tensor(pat, dtype=torch.float32))[inv]  # (n, G)
+        post = self.model.posterior(torch.as_tensor(pat, dtype=torch.float32))  # (U, G), distinct only
         cdf = np.cumsum(post, 1)
-        pick = (cdf < rng.random((len(cdf), 1)) * cdf[:, -1:]).sum(1)
-        return self.grid.nodes[np.minimum(pick, self.grid.size - 1)]
+        cdf /= cdf[:, -1:]
+        cdf += np.arange(len(cdf))[:, None]  # pattern u's cdf on [u, u + 1]: one sorted array
+        pick = np.searchsorted(cdf.ravel(), inv + rng.random(len(inv))) - inv * self.grid.size
+        return self.grid.nodes[np.clip(pick, 0, self.grid.size - 1)]
 
     def prior_probabilities(self, n: int, seed: int | None = None, chunk: int = 65536) -> Iterator[np.ndarray]:
         """P(x_i = 1 | z) (spin: P(s_i = +1 | z)) at ``n`` nodes drawn by their weights, in chunks

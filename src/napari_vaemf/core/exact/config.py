@@ -31,10 +31,10 @@ class ExactConfig:
     recentre: bool = True  # move the lattice onto the aggregate posterior after each epoch
     shift: bool = True  # train on a randomly shifted lattice each step (no tuning to fixed nodes)
     epochs: int = 60  # maximum epochs (an epoch: a pass over the distinct patterns, >= 10 steps)
-    batch_size: int = 4096  # distinct patterns per Adam step (all of them when fewer)
+    batch_size: int = 2048  # distinct patterns per Adam step (all of them when fewer)
     lr: float = 3e-2  # Adam learning rate (the peak of the one-cycle schedule)
     holdout: float = 0.1  # fraction of rows held out for early stopping, if no test_index
-    patience: int = 10  # epochs without held-out improvement before stopping
+    patience: int = 10  # epochs without held-out improvement before stopping (plateau schedule; one-cycle runs to its end, the best epoch kept)
     min_delta: float = 1e-4  # improvement (nats/sample) that resets the patience counter
     lr_decay: float = 0.5  # learning-rate factor each time held-out stalls for patience // 2 epochs
     lr_schedule: str = "onecycle"  # "onecycle" (rise to lr, cosine down over epochs) or "plateau" (lr_decay on stalls)

@@ -76,6 +76,7 @@ log = logging.getLogger(__name__)
 MIN_STEPS_PER_EPOCH = 10  # small data sets take several passes per epoch
 CHOICE_SE = 2.0  # a richer decoder class must beat a simpler one by this many standard errors
 CHOICE_MIN_GAIN = 1e-3  # ... and by at least this many nats per held-out sample
+RACE_GAP = 0.1  # a decoder class trailing a trained one by more than this (and 10 SE) is dropped
 CHECK_PATTERNS = 4096  # distinct held-out patterns used for the grid-refinement check
 _YIELD_EVERY_S = 0.2
 
@@ -128,7 +129,9 @@ class ExactFit(ExactFitEval, ExactFitIO):
         self.metrics: dict[str, Any] = {}
         self.train_seconds = 0.0
         self._rng = np.random.default_rng(cfg.seed + 2)
-        self._candidates = list(cfg.candidates)  # decoder classes (H) still to train
+        # decoder classes (H) still to train, the richest first: a simpler one that trails it
+        # clearly is then dropped early (:meth:`_trails`)
+        self._candidates = sorted(cfg.candidates, reverse=True)
         self._tried: dict[int, dict] = {}  # H -> the best state of each candidate trained
         self._build(self._candidates[0])
         log.info("exact fit: %d rows (%d distinct train, %d distinct held-out patterns), N=%d, K=%d",
@@ -256,6 +259,33 @@ class ExactFit(ExactFitEval, ExactFitIO):
                 "per_pattern": per, "model": self.model, "optimizer": self.optimizer,
                 "lattice": self.lattice, "grid": self.model.grid, "best": self._best}
 
+    def _trails(self, epochs: int) -> bool:
+        """Whether the decoder class being trained trails one trained before so clearly that it
+        will not catch up: after at least max(10, epochs / 6) of its epochs, its held-out
+        log-likelihood is below the other's best by more than :data:`RACE_GAP` nats, ten
+        standard errors of the paired per-sample difference, and five times what it gained
+        over its last five epochs (a class still climbing fast is kept)."""
+        if not self._tried or self.features in self._tried:
+            return False
+        run = sum(1 for h in self.history if h.get("features") == self.features)
+        if run < max(10, epochs // 6) or getattr(self, "_last_test_per_pattern", None) is None:
+            return False
+        best = max(self._tried.values(), key=lambda v: v["loglik"])
+        if best["per_pattern"] is None:
+            return False
+        c = self.test_counts.astype(np.float64)
+        d = best["per_pattern"] - self._last_test_per_pattern
+        mean = float(c @ d / c.sum())
+        se = math.sqrt(max(float(c @ (d - mean) ** 2 / c.sum()), 0.0) / c.sum())
+        mine = [h["test_loglik"] for h in self.history if h.get("features") == self.features]
+        climb = mine[-1] - mine[-6] if len(mine) >= 6 else math.inf
+        if mean > max(RACE_GAP, 10 * se, 5 * climb):
+            log.info("decoder class H=%d trails by %.3f nats after %d epochs: dropped", self.features,
+                     mean, run)
+            self.metrics.setdefault("decoder_dropped", {})[str(self.features)] = run
+            return True
+        return False
+
     def _preferred(self) -> int:
         """The simplest decoder class unless a richer one is better on the held-out rows by
         more than :data:`CHOICE_SE` standard errors of the paired per-sample difference (and
@@ -300,7 +330,7 @@ class ExactFit(ExactFitEval, ExactFitIO):
         total = epochs * passes * per_pass
         t0 = last = time.perf_counter()
         step0, seen = self.step, 0
-        test_val = self.best_test_loglik if self.history else math.nan
+        test_val = self.best_test_loglik if math.isfinite(self.best_test_loglik) else math.nan
         try:
             for _ in range(epochs):
                 self.model.train()
@@ -323,6 +353,8 @@ class ExactFit(ExactFitEval, ExactFitIO):
                 self.model.eval()
                 test_val = self.test_loglik()
                 stop = self._end_epoch(acc / wsum, test_val, time.perf_counter() - t0)
+                if not stop and self._trails(epochs if epochs is not None else cfg.epochs):
+                    stop = True
                 if cfg.recentre and mom[0, 0] > 0:
                     mean = mom[0, 1:] / mom[0, 0]
                     self._set_lattice(self.lattice.moved(mean, mom[1:, 1:] / mom[0, 0] - np.outer(mean, mean)))
@@ -374,7 +406,9 @@ class ExactFit(ExactFitEval, ExactFitIO):
         if plateau and self._bad_epochs and self._bad_epochs % half == 0 and self.config.lr_decay < 1:
             for group in self.optimizer.param_groups:
                 group["lr"] *= self.config.lr_decay
-        return self._bad_epochs >= self.config.patience
+        # the one-cycle schedule ends at a small learning rate, where the last gains are made:
+        # it runs to its end (the best epoch is kept); the plateau schedule stops on patience
+        return plateau and self._bad_epochs >= self.config.patience
 
     def converge_grid(self) -> Job[dict]:
         """Refine the evaluation grid (n -> 2n - 1 nodes per axis) until that moves the mean

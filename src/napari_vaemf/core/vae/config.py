@@ -36,7 +36,7 @@ class VAEConfig:
     decoder_widths: tuple[int, ...] = setting((), gui=False)  # hidden layer widths of g when decoder="mlp" (empty: the engine's, 128 128 exact, 64 VAE)
     features: int = setting(-1, min=-1, max=4096)  # H, outputs of g = columns of W (0: H = K, fields of rank K; H > K bends them; -1 auto: exact tries 0 and 16 and keeps the better on validation, VAE uses 0)
     epochs: int = setting(0, min=0, max=100_000)  # maximum passes over the training data, early stopping may end sooner (0: the engine's, 60 exact, 100 VAE)
-    batch_size: int = setting(0, min=0, max=1_000_000)  # samples per step; distinct patterns for exact (0: the engine's, 4096 exact, 1024 VAE)
+    batch_size: int = setting(0, min=0, max=1_000_000)  # samples per step; distinct patterns for exact (0: the engine's, 2048 exact, 1024 VAE)
     lr: float = setting(0.0, min=0.0, max=1.0, step=1e-4)  # Adam learning rate (0: the engine's, 0.03 exact, 0.003 VAE)
     kl_warmup_epochs: float = setting(5.0, gui=False)  # VAE: epochs over which the KL weight rises linearly 0 -> 1
     holdout: float = setting(0.1, min=0.0, max=0.9, step=0.05)  # fraction held out for early stopping and the report (whole repeats, time blocks or random rows: core.data.heldout_split)
