@@ -110,7 +110,9 @@ def test_sample_data_fit_theory(make_napari_viewer, press_and_wait):
     p = truth.shape[1]
     # the widgets as napari makes them from the Plugins menu (behind its plugin proxy)
     _dock, fit_w = viewer.window.add_plugin_dock_widget("napari-vaemf", "Fit VAE")
-    fit_w.form.set_values(latents=p, epochs=3, batch_size=128, device="cpu")
+    # three epochs: too few for the default's choice of decoder class to mean anything, so
+    # the Hopfield form (rank-K fields, H = K) is asked for
+    fit_w.form.set_values(latents=p, epochs=3, batch_size=128, device="cpu", features=0)
     press_and_wait(fit_w)
     assert layer.metadata["fit"] is fit_w.fit
     assert viewer.layers[f"{layer.name}: latent space"].data.shape == (t, 2)

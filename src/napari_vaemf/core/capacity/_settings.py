@@ -11,7 +11,11 @@ from typing import Literal
 from napari_vaemf.core.errors import ParameterError
 from napari_vaemf.core.settings import setting
 
-__all__ = ["CapacitySettings"]
+__all__ = ["CapacitySettings", "SWEEP_VAE_DEFAULTS"]
+
+# a sweep's VAE fits when epochs, batch size and lr are left at 0 (smaller batches than a
+# single fit's: a sweep fits many models to the same, often short, recording)
+SWEEP_VAE_DEFAULTS = {"epochs": 150, "batch_size": 256, "lr": 3e-3}
 
 
 @dataclass
@@ -21,9 +25,9 @@ class CapacitySettings:
     k_max: int = setting(4, min=1, max=32, flag="--max-latents")  # largest number of latents K in the sweep (K = 1..k_max)
     method: Literal["auto", "exact", "vae"] = "auto"  # engine of every fit (one for all K: exact and bound never compared): exact when the largest K is affordable (binary/spin, K <= 3), else the VAE
     seeds: int = setting(2, min=1, max=20)  # restarts per K; the best on validation data represents K
-    epochs: int = setting(150, min=1, max=100_000)  # maximum epochs per VAE fit (early stopping may end sooner; exact fits use the exact engine's defaults)
-    batch_size: int = setting(256, min=1, max=1_000_000)  # samples per optimisation step of a VAE fit
-    lr: float = setting(3e-3, min=1e-6, max=1.0, step=1e-4)  # Adam learning rate of every VAE fit
+    epochs: int = setting(0, min=0, max=100_000)  # maximum epochs per fit (0: the engine's, 150 for VAE fits, 60 exact)
+    batch_size: int = setting(0, min=0, max=1_000_000)  # samples per step; distinct patterns for exact fits (0: the engine's, 256 VAE, 2048 exact)
+    lr: float = setting(0.0, min=0.0, max=1.0, step=1e-4)  # Adam learning rate of every fit (0: the engine's, 0.003 VAE, 0.03 exact)
     patience: int = setting(8, gui=False)  # epochs without validation improvement before a fit stops
     decoders: tuple[str, ...] = setting(("mlp",), gui=False)  # decoder kinds fitted per K and seed (mlp, identity); the best on validation wins
     test_fraction: float = setting(0.2, min=0.05, max=0.9, step=0.05)  # data never trained on, for judging (whole repeats, time blocks or random rows)
@@ -62,6 +66,16 @@ class CapacitySettings:
         """The :class:`~napari_vaemf.core.vae.VAEConfig` template of the sweep's fits."""
         from napari_vaemf.core.vae.config import VAEConfig
 
-        return VAEConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+        return VAEConfig(epochs=self.epochs or SWEEP_VAE_DEFAULTS["epochs"],
+                         batch_size=self.batch_size or SWEEP_VAE_DEFAULTS["batch_size"],
+                         lr=self.lr or SWEEP_VAE_DEFAULTS["lr"],
                          patience=self.patience, device=self.device, seed=self.seed,
                          method=self.method)
+
+    def exact_config(self):
+        """The template of the sweep's fits on the exact engine (its own defaults where these
+        settings are left at 0)."""
+        from napari_vaemf.core.vae.config import VAEConfig
+
+        return VAEConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                         device=self.device, seed=self.seed, method="exact")

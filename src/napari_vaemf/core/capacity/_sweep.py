@@ -149,9 +149,7 @@ def capacity_sweep(x: np.ndarray, encoding: str, k_max: int | None = None,
     base = config or st.vae_config()
     engine, why = sweep_engine(x_train, encoding, base, k_max)
     if engine == "exact" and config is None:  # the exact engine's defaults, not the VAE's
-        from napari_vaemf.core.vae.config import VAEConfig
-
-        base = VAEConfig(seed=base.seed, device=base.device, decoder=base.decoder, method="exact")
+        base = st.exact_config()
     elif engine == "exact":  # a template given by the caller applies to exact fits too
         base = replace(base, method="exact")
     log.info("capacity sweep K = 1..%d on the %s engine: %s", k_max, engine, why)
