@@ -71,6 +71,7 @@ COMMANDS: dict[str, list[str]] = {
     "exact_acceptance_cw.json": ["python scripts/exact_acceptance.py cw --seeds 101 102 103"],
     "exact_acceptance_retina.json": ["python scripts/exact_acceptance.py retina --repeats 3"],
     "bench_exact_default.json": ["python benchmarks/bench_exact_default.py"],
+    "default_readoff_cw.json": ["python scripts/default_readoff_cw.py"],
 }
 
 # First runs by older code, kept for the comparisons the pages draw; no command reproduces
@@ -761,6 +762,15 @@ def default_fit_page() -> str:
                    f"repeats' own split-half noise floor: rates {f(nf['rates_rel_rms'], 4)}, "
                    f"covariance correlation {f(nf['cov_corr'], 4)}, KL(P_K) {f(nf['kl_pk'], 5)}.\n\n"
                    + commands("exact_acceptance_retina.json") + "\n" + source("exact_acceptance_retina.json") + "\n")
+    if (RESULTS / "default_readoff_cw.json").exists():
+        d = load("default_readoff_cw.json")
+        out.append(f"\n## Curie-Weiss βJ read off default fits\n\n`vaemf fit FILE -o RUN --latents 1` "
+                   f"then `vaemf extract RUN --theory curie-weiss`, N = {d['n']}, "
+                   f"{integer(d['samples'])} exact samples per βJ (aim: within 3 %).\n\n")
+        rows = [[f(r["beta_J_true"], 2), f(r["beta_J"], 4), pct(r["rel_error"], 2), f(r["beta_h"], 4),
+                 r["features"], f(r["fit_seconds"], 1)] for r in d["rows"].values()]
+        out.append(table(["βJ true", "βJ read off", "error", "βh read off", "H chosen", "fit s"], rows))
+        out.append("\n" + commands("default_readoff_cw.json") + "\n" + source("default_readoff_cw.json") + "\n")
     if (RESULTS / "bench_exact_default.json").exists():
         d = load("bench_exact_default.json")
         out.append("\n## Against the tuned amortized recipe\n\nThe same file and the same judge "
