@@ -87,10 +87,7 @@ def task_job(task: FitTask, data: TaskData) -> Job[dict]:
     if data.data_stats is not None:
         sample = fit.sample(len(data.x_test), seed=cfg.seed + 7).astype(np.float64)
         model_stats = stats.population_stats(sample, np.zeros((0, 3), dtype=np.int64))
-        errors = stats.compare(model_stats, data.data_stats)
-        iu = np.triu_indices(data.x_test.shape[1], 1)
-        errors["cov_rms_error"] = float(np.sqrt(np.mean(
-            (model_stats.cov[iu] - data.data_stats.cov[iu]) ** 2)))
+        errors = _stat_errors(model_stats, data.data_stats)
     model_mi = None
     if data.partition is not None:
         est = yield from model_bipartite_mi(fit, data.partition, samples=data.model_mi_samples,
@@ -104,6 +101,15 @@ def task_job(task: FitTask, data: TaskData) -> Job[dict]:
              m["test_loglik_nats"], rate.total_nats)
     return {"point": asdict(point), "per_sample": per_sample,
             "latents": fit.latents(data.x_test)}
+
+
+def _stat_errors(model_stats, data_stats) -> dict[str, float]:
+    """A fit's statistics against the held-out rows' (core.stats.compare) and the RMS error of
+    its pairwise covariances."""
+    errors = stats.compare(model_stats, data_stats)
+    iu = np.triu_indices(len(data_stats.rates), 1)
+    errors["cov_rms_error"] = float(np.sqrt(np.mean((model_stats.cov[iu] - data_stats.cov[iu]) ** 2)))
+    return errors
 
 
 def _exact_task_job(task: FitTask, data: TaskData) -> Job[dict]:
@@ -124,9 +130,7 @@ def _exact_task_job(task: FitTask, data: TaskData) -> Job[dict]:
     errors: dict[str, float] = {}
     if data.data_stats is not None:
         model_stats = fit.stats(data.data_stats.triplets)
-        errors = stats.compare(model_stats, data.data_stats)
-        iu = np.triu_indices(data.x_test.shape[1], 1)
-        errors["cov_rms_error"] = float(np.sqrt(np.mean((model_stats.cov[iu] - data.data_stats.cov[iu]) ** 2)))
+        errors = _stat_errors(model_stats, data.data_stats)
     model_mi = None
     if data.partition is not None:
         model_mi = exact_bipartite_mi(fit, data.partition, samples=data.model_mi_samples,

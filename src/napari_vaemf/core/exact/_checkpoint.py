@@ -41,14 +41,9 @@ def check_exact_checkpoint(ckpt: dict, path: str | os.PathLike) -> None:
     possible config, grids that can be built, and finite weights of the right shapes."""
     from napari_vaemf.core.exact.config import EXACT_ENCODINGS, ExactConfig
     from napari_vaemf.core.exact.model import QuadratureModel
+    from napari_vaemf.core.vae._checkpoint import check_fields
 
-    for key, kind in _FIELDS.items():
-        if key not in ckpt:
-            raise InputError(path, f"checkpoint has no {key!r} (damaged, or not written by vaemf fit)")
-        value = ckpt[key]
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            wanted = " or ".join(k.__name__ for k in kind) if isinstance(kind, tuple) else kind.__name__
-            raise InputError(path, f"checkpoint field {key!r} is a {type(value).__name__}, not a {wanted}")
+    check_fields(ckpt, _FIELDS, path)
     if ckpt["encoding"] not in EXACT_ENCODINGS or ckpt["n_units"] < 1:
         raise InputError(path, f"exact checkpoint with encoding {ckpt['encoding']!r} and "
                                f"{ckpt['n_units']} units")

@@ -259,6 +259,14 @@ class ExactFit(ExactFitEval, ExactFitIO):
                 "per_pattern": per, "model": self.model, "optimizer": self.optimizer,
                 "lattice": self.lattice, "grid": self.model.grid, "best": self._best}
 
+    def _paired(self, a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+        """Mean and standard error of a - b over the held-out rows, for per-pattern
+        log-likelihoods ``a``, ``b`` of the distinct held-out patterns (weighted by counts)."""
+        c = self.test_counts.astype(np.float64)
+        d = a - b
+        mean = float(c @ d / c.sum())
+        return mean, math.sqrt(max(float(c @ (d - mean) ** 2 / c.sum()), 0.0) / c.sum())
+
     def _trails(self, epochs: int) -> bool:
         """Whether the decoder class being trained trails one trained before so clearly that it
         will not catch up: after at least max(10, epochs / 6) of its epochs, its held-out
@@ -273,10 +281,7 @@ class ExactFit(ExactFitEval, ExactFitIO):
         best = max(self._tried.values(), key=lambda v: v["loglik"])
         if best["per_pattern"] is None:
             return False
-        c = self.test_counts.astype(np.float64)
-        d = best["per_pattern"] - self._last_test_per_pattern
-        mean = float(c @ d / c.sum())
-        se = math.sqrt(max(float(c @ (d - mean) ** 2 / c.sum()), 0.0) / c.sum())
+        mean, se = self._paired(best["per_pattern"], self._last_test_per_pattern)
         mine = [h["test_loglik"] for h in self.history if h.get("features") == self.features]
         climb = mine[-1] - mine[-6] if len(mine) >= 6 else math.inf
         if mean > max(RACE_GAP, 10 * se, 5 * climb):
@@ -297,10 +302,7 @@ class ExactFit(ExactFitEval, ExactFitIO):
             if a["per_pattern"] is None or b["per_pattern"] is None:
                 best = h if b["loglik"] > a["loglik"] else best
                 continue
-            c = self.test_counts.astype(np.float64)
-            d = b["per_pattern"] - a["per_pattern"]
-            mean = float(c @ d / c.sum())
-            se = math.sqrt(max(float(c @ (d - mean) ** 2 / c.sum()), 0.0) / c.sum())
+            mean, se = self._paired(b["per_pattern"], a["per_pattern"])
             if mean > max(CHOICE_SE * se, CHOICE_MIN_GAIN):
                 best = h
         return best

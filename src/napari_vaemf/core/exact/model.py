@@ -33,7 +33,7 @@ from napari_vaemf.core.exact.config import EXACT_ENCODINGS, TRAIN_NODES, ExactCo
 from napari_vaemf.core.exact._rows import Rows
 from napari_vaemf.core.exact._stats import grid_stats
 from napari_vaemf.core.stats import PopulationStats
-from napari_vaemf.core.vae.model import Decoder
+from napari_vaemf.core.vae.model import Decoder, TheoryParts
 
 __all__ = ["ExactConfig", "QuadratureModel", "TRAIN_NODES", "EXACT_ENCODINGS", "softmax_rows_"]
 
@@ -53,7 +53,7 @@ def softmax_rows_(lj: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.T
     return e, total, (top + total.log()).squeeze(1)
 
 
-class QuadratureModel(nn.Module):
+class QuadratureModel(TheoryParts, nn.Module):
     """Product decoder + quadrature grid; every likelihood and posterior is a sum over nodes.
 
     :attr:`grid` is the evaluation grid every method uses by default (each also takes a
@@ -69,22 +69,6 @@ class QuadratureModel(nn.Module):
         self.decoder = Decoder(self.n_units, config.latents, 1, config.decoder, config.decoder_widths,
                                config.features)
         self.grid = grid if grid is not None else lattice_grid(config.latents, config.nodes).refined()
-
-    # --- named parameters (as ProductVAE) -------------------------------------------------
-    @property
-    def W(self) -> torch.Tensor:  # noqa: N802 - the physics name
-        """Patterns (N, H)."""
-        return self.decoder.W
-
-    @property
-    def b(self) -> torch.Tensor:
-        """Fields (N,)."""
-        return self.decoder.b
-
-    @property
-    def g(self) -> nn.Module:
-        """The order-parameter map R^K -> R^H."""
-        return self.decoder.g
 
     # --- pieces -----------------------------------------------------------------------------
     def prepare(self, x) -> torch.Tensor:

@@ -14,7 +14,7 @@ import torch
 
 from napari_vaemf.core.errors import InputError, ParameterError
 
-__all__ = ["atomic_save", "load_checkpoint", "check_checkpoint", "fingerprint", "pick_device",
+__all__ = ["atomic_save", "load_checkpoint", "check_checkpoint", "check_fields", "fingerprint", "pick_device",
            "CHECKPOINT_FORMAT"]
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,18 @@ _FIELDS: dict[str, type | tuple[type, ...]] = {
 }
 
 
+def check_fields(ckpt: dict, fields: dict[str, type | tuple[type, ...]], path: str | os.PathLike) -> None:
+    """Every key of ``fields`` is in ``ckpt`` with its type (a bool is no int), else a one-line
+    :class:`InputError` naming ``path`` and the field."""
+    for key, kind in fields.items():
+        if key not in ckpt:
+            raise InputError(path, f"checkpoint has no {key!r} (damaged, or not written by vaemf fit)")
+        value = ckpt[key]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            wanted = " or ".join(k.__name__ for k in kind) if isinstance(kind, tuple) else kind.__name__
+            raise InputError(path, f"checkpoint field {key!r} is a {type(value).__name__}, not a {wanted}")
+
+
 def check_checkpoint(ckpt: dict, path: str | os.PathLike) -> None:
     """Refuse a checkpoint ``Fit.load`` could not rebuild, before anything is allocated.
 
@@ -85,13 +97,7 @@ def check_checkpoint(ckpt: dict, path: str | os.PathLike) -> None:
     from napari_vaemf.core.limits import check_alloc
     from napari_vaemf.core.vae.model import ENCODINGS, ProductVAE, VAEConfig
 
-    for key, kind in _FIELDS.items():
-        if key not in ckpt:
-            raise InputError(path, f"checkpoint has no {key!r} (damaged, or not written by vaemf fit)")
-        value = ckpt[key]
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            wanted = " or ".join(k.__name__ for k in kind) if isinstance(kind, tuple) else kind.__name__
-            raise InputError(path, f"checkpoint field {key!r} is a {type(value).__name__}, not a {wanted}")
+    check_fields(ckpt, _FIELDS, path)
     if ckpt["encoding"] not in ENCODINGS:
         raise InputError(path, f"checkpoint encoding {ckpt['encoding']!r} is not one of {ENCODINGS}")
     n_units = ckpt["n_units"]

@@ -25,7 +25,7 @@ from napari_vaemf.core.errors import ParameterError
 from napari_vaemf.core.vae.config import VAEConfig
 from napari_vaemf.core.vae import bingham
 
-__all__ = ["VAEConfig", "Encoder", "Decoder", "ProductVAE", "ENCODINGS"]
+__all__ = ["VAEConfig", "Encoder", "Decoder", "TheoryParts", "ProductVAE", "ENCODINGS"]
 
 ENCODINGS = ("binary", "spin", "vector")
 _LOG_2PI = math.log(2 * math.pi)
@@ -124,23 +124,14 @@ class _GMap(nn.Module):
         return skip + self.out(h)
 
 
-class ProductVAE(nn.Module):
-    """Gaussian encoder + product (mean-field) decoder for one encoding."""
+class TheoryParts:
+    """The decoder's named theory tensors, for any module holding a :class:`Decoder` as
+    ``self.decoder`` (:class:`ProductVAE`, the exact engine's ``QuadratureModel``)."""
 
-    def __init__(self, n_units: int, encoding: str, config: VAEConfig):
-        super().__init__()
-        if encoding not in ENCODINGS:
-            raise ParameterError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
-        config = config.for_engine("vae")  # auto settings -> the VAE's defaults
-        self.n_units, self.encoding, self.config = n_units, encoding, config
-        comps = 5 if encoding == "vector" else 1
-        self.encoder = Encoder(n_units * comps, config.latents, config.encoder_widths)
-        self.decoder = Decoder(n_units, config.latents, comps, config.decoder, config.decoder_widths,
-                               config.features)
+    decoder: "Decoder"
 
-    # --- named parameters of the theory -------------------------------------------------
     @property
-    def W(self) -> torch.Tensor:  # noqa: N802
+    def W(self) -> torch.Tensor:  # noqa: N802 - the physics name
         """Patterns: (N, H) (binary/spin) or (N, 5, H) (vector); H = config.features or K."""
         return self.decoder.W
 
@@ -153,6 +144,21 @@ class ProductVAE(nn.Module):
     def g(self) -> nn.Module:
         """The order-parameter map R^K -> R^H."""
         return self.decoder.g
+
+
+class ProductVAE(TheoryParts, nn.Module):
+    """Gaussian encoder + product (mean-field) decoder for one encoding."""
+
+    def __init__(self, n_units: int, encoding: str, config: VAEConfig):
+        super().__init__()
+        if encoding not in ENCODINGS:
+            raise ParameterError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
+        config = config.for_engine("vae")  # auto settings -> the VAE's defaults
+        self.n_units, self.encoding, self.config = n_units, encoding, config
+        comps = 5 if encoding == "vector" else 1
+        self.encoder = Encoder(n_units * comps, config.latents, config.encoder_widths)
+        self.decoder = Decoder(n_units, config.latents, comps, config.decoder, config.decoder_widths,
+                               config.features)
 
     # --- data ----------------------------------------------------------------------------
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
