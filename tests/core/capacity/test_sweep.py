@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -106,14 +107,15 @@ def test_sweep_on_the_exact_engine_states_it_and_judges_exactly(cw_samples):
     """K max <= 3 on spins: every fit is exact (one estimator for the sweep); the per-K
     log-likelihoods are exact, the rate is I(X; Z) and the model MI is exact for the grid model."""
     from napari_vaemf.core.capacity._exact_mi import exact_bipartite_mi
-    from napari_vaemf.core.capacity._sweep import sweep_engine
+    from napari_vaemf.core.capacity._stages import exact_reach
 
     n = 12
     x = cw_samples(n, 1.5, 2000, seed=11)
     st = CapacitySettings(k_max=2, seeds=1, infonce=False, random_partitions=1, model_mi=True,
                           model_mi_samples=400)
-    assert sweep_engine(x, "spin", st.vae_config(), 2)[0] == "exact"
-    assert sweep_engine(x, "spin", st.vae_config(), 4)[0] == "vae"  # K = 4 is not: VAE for all
+    assert exact_reach(x, "spin", st.vae_config(), 2)[0] == 2
+    assert exact_reach(x, "spin", st.vae_config(), 5)[0] == 3  # K = 4, 5 are not affordable
+    assert exact_reach(x, "spin", replace(st.vae_config(), method="vae"), 2)[0] == 0
     report = drive(capacity_sweep(x, "spin", settings=st), bar=False)
     out = report.to_json()
     assert out["settings"]["engine"] == "exact" and out["settings"]["loglik"] == "exact"
@@ -129,3 +131,42 @@ def test_sweep_on_the_exact_engine_states_it_and_judges_exactly(cw_samples):
 
     with pytest.raises(ParameterError, match="partition covers 4 units, the fit 12"):
         exact_bipartite_mi(type("F", (), {"n_units": 12})(), Bipartition("ab", [0, 1], [2, 3]))
+
+
+def test_sweep_stops_at_the_first_k_that_adds_nothing(cw_samples, tmp_path):
+    """Curie-Weiss needs one latent: with --max-latents 4 the sweep fits K = 1 and 2, stops
+    (K = 2 adds nothing beyond the tolerance), says so, and stays on the exact engine."""
+    x = cw_samples(10, 1.5, 1500, seed=5)
+    st = CapacitySettings(k_max=4, seeds=1, infonce=False, random_partitions=1,
+                          model_mi=False, epochs=15)
+    report = drive(capacity_sweep(x, "spin", settings=st), bar=False)
+    out = report.to_json()
+    assert out["settings"]["latents_fitted"] == [1, 2]
+    assert out["settings"]["engine"] == "exact" and out["settings"]["exact_stage"] is None
+    assert report.latents_needed == 1 and report.mean_field
+    assert "larger K (up to 4) were not fitted" in out["settings"]["stopped"]
+    assert any("were not fitted" in r for r in report.reasons)
+
+
+def test_sweep_moves_to_the_vae_when_the_exact_range_still_improves(cw_samples, tmp_path,
+                                                                    monkeypatch):
+    """When the largest exactly affordable K still improves, every K of the sweep is refitted
+    on the VAE (one estimator), and the exact rows are kept as the exact stage, stored apart."""
+    from napari_vaemf.core.capacity import _sweep
+    from napari_vaemf.core.capacity._tasks import SweepStore
+    from napari_vaemf.core.runs import RunFolder
+
+    monkeypatch.setattr(_sweep, "exact_reach", lambda *a: (1, "exact affordable for K <= 1"))
+    x = cw_samples(10, 1.5, 800, seed=6)
+    st = CapacitySettings(k_max=2, seeds=1, infonce=False, random_partitions=1,
+                          model_mi=False, epochs=3)
+    with RunFolder.open(tmp_path / "run", kind="capacity") as folder:
+        store = SweepStore(folder, "key")
+        report = drive(capacity_sweep(x, "spin", settings=st, store=store), bar=False)
+        names = {p.name for p in folder.path.iterdir()}
+    out = report.to_json()
+    assert out["settings"]["engine"] == "vae" and out["settings"]["loglik"] == "bound"
+    assert out["settings"]["exact_stage"]["latents"] == [1]
+    assert "every K = 1..2 runs on the amortized VAE" in out["settings"]["engine_reason"]
+    assert {"exact-fit-K1-r0.json", "fit-K1-r0.json", "fit-K2-r0.json"} <= names
+    assert all(not p.decoder.startswith("mlp H=") for p in report.points)  # VAE fits only

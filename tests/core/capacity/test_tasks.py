@@ -57,9 +57,9 @@ def test_sweep_stores_fits_and_resumes_without_redoing_them(x, tmp_path, monkeyp
             raise AssertionError("a stored fit was fitted again")
 
         monkeypatch.setattr(_tasks, "task_job", refuse)
-        import napari_vaemf.core.capacity._sweep as sweep_mod
+        import napari_vaemf.core.capacity._stages as stages_mod
 
-        monkeypatch.setattr(sweep_mod, "task_job", refuse)
+        monkeypatch.setattr(stages_mod, "task_job", refuse)
         again = drive(capacity_sweep(x, "spin", settings=st, test_index=test_index,
                                      store=SweepStore(folder, key)), bar=False)
     assert [p.test_loglik_nats for p in again.points] == [p.test_loglik_nats for p in first.points]

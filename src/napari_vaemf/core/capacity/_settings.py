@@ -14,18 +14,21 @@ from napari_vaemf.core.settings import setting
 __all__ = ["CapacitySettings", "SWEEP_VAE_DEFAULTS"]
 
 # a sweep's VAE fits when epochs, batch size and lr are left at 0 (smaller batches than a
-# single fit's: a sweep fits many models to the same, often short, recording)
-SWEEP_VAE_DEFAULTS = {"epochs": 150, "batch_size": 256, "lr": 3e-3}
+# single fit's: a sweep fits many models to the same, often short, recording). "steps" caps
+# the optimizer steps of a default fit, so a sweep's cost does not grow with the recording's
+# length: long recordings get fewer (larger-data) epochs, at least "min_epochs".
+SWEEP_VAE_DEFAULTS = {"epochs": 150, "batch_size": 256, "lr": 3e-3, "steps": 8000,
+                      "min_epochs": 20}
 
 
 @dataclass
 class CapacitySettings:
     """How a capacity sweep fits K = 1..k_max latents, judges them and estimates the data's MI."""
 
-    k_max: int = setting(4, min=1, max=32, flag="--max-latents")  # largest number of latents K in the sweep (K = 1..k_max)
-    method: Literal["auto", "exact", "vae"] = "auto"  # engine of every fit (one for all K: exact and bound never compared): exact when the largest K is affordable (binary/spin, K <= 3), else the VAE
+    k_max: int = setting(5, min=1, max=32, flag="--max-latents")  # largest number of latents K; the sweep stops at the first K that does not improve on smaller K
+    method: Literal["auto", "exact", "vae"] = "auto"  # engine of every fit (one for all K: exact and bound never compared): auto fits exactly while K is affordable (binary/spin, K <= 3) and moves the whole sweep to the VAE only if a larger K is needed
     seeds: int = setting(2, min=1, max=20)  # restarts per K; the best on validation data represents K
-    epochs: int = setting(0, min=0, max=100_000)  # maximum epochs per fit (0: the engine's, 150 for VAE fits, 60 exact)
+    epochs: int = setting(0, min=0, max=100_000)  # maximum epochs per fit (0: the engine's: VAE fits 150, fewer on long recordings to stay within 8,000 steps; exact 60)
     batch_size: int = setting(0, min=0, max=1_000_000)  # samples per step; distinct patterns for exact fits (0: the engine's, 256 VAE, 2048 exact)
     lr: float = setting(0.0, min=0.0, max=1.0, step=1e-4)  # Adam learning rate of every fit (0: the engine's, 0.003 VAE, 0.03 exact)
     patience: int = setting(8, gui=False)  # epochs without validation improvement before a fit stops
@@ -62,12 +65,19 @@ class CapacitySettings:
         if self.max_samples is not None and self.max_samples < 4:
             raise ParameterError(f"--max-samples must be >= 4, got {self.max_samples}")
 
-    def vae_config(self):
-        """The :class:`~napari_vaemf.core.vae.VAEConfig` template of the sweep's fits."""
+    def vae_config(self, n_train: int | None = None):
+        """The :class:`~napari_vaemf.core.vae.VAEConfig` template of the sweep's VAE fits; with
+        ``n_train`` (training rows) default epochs are capped at ``SWEEP_VAE_DEFAULTS["steps"]``
+        optimizer steps (never below ``min_epochs``)."""
         from napari_vaemf.core.vae.config import VAEConfig
 
-        return VAEConfig(epochs=self.epochs or SWEEP_VAE_DEFAULTS["epochs"],
-                         batch_size=self.batch_size or SWEEP_VAE_DEFAULTS["batch_size"],
+        d = SWEEP_VAE_DEFAULTS
+        batch = self.batch_size or d["batch_size"]
+        epochs = self.epochs or d["epochs"]
+        if not self.epochs and n_train:
+            per_epoch = max(1, -(-int(n_train) // batch))
+            epochs = min(epochs, max(d["min_epochs"], -(-d["steps"] // per_epoch)))
+        return VAEConfig(epochs=epochs, batch_size=batch,
                          lr=self.lr or SWEEP_VAE_DEFAULTS["lr"],
                          patience=self.patience, device=self.device, seed=self.seed,
                          method=self.method)

@@ -24,10 +24,10 @@ from napari_vaemf.core.capacity._estimate import MIEstimate, plugin_bipartite_mi
 from napari_vaemf.core.capacity._infonce import InfoNCEConfig, infonce_bipartite_mi
 from napari_vaemf.core.capacity._partitions import Bipartition, default_partitions
 from napari_vaemf.core.capacity._report import CapacityReport, SweepPoint, headline_mi
-from napari_vaemf.core.capacity._dask import parse_scheduler, run_on_dask
 from napari_vaemf.core.capacity._settings import CapacitySettings
 from napari_vaemf.core.capacity._control import independent_loglik, restart_consistency, shuffle_surrogate
-from napari_vaemf.core.capacity._tasks import FitTask, SweepStore, TaskData, sweep_key, task_job
+from napari_vaemf.core.capacity._stages import exact_reach, run_tasks, walk_k
+from napari_vaemf.core.capacity._tasks import FitTask, SweepStore, TaskData, sweep_key
 from napari_vaemf.core.data import heldout_split
 from napari_vaemf.core.errors import ParameterError
 from napari_vaemf.core.progress import Job, Progress
@@ -94,15 +94,6 @@ def decide(per_k: list[dict], mi_lower: float | None, tolerance_nats: float,
     return needed, mean_field, tol, reasons
 
 
-def sweep_engine(x_train: np.ndarray, encoding: str, base, k_max: int) -> tuple[str, str]:
-    """``(engine, reason)`` for every fit of a sweep up to ``k_max`` latents: the exact engine
-    when the largest K is affordable there (so all K are), else the VAE: one estimator for
-    the whole sweep, so exact log-likelihoods are never compared with bounds."""
-    from napari_vaemf.core.fitting import choose_engine
-
-    return choose_engine(x_train, encoding, replace(base, latents=k_max))
-
-
 def capacity_sweep(x: np.ndarray, encoding: str, k_max: int | None = None,
                    seeds: int | None = None, *,
                    config=None, test_index: np.ndarray | None = None,
@@ -146,26 +137,25 @@ def capacity_sweep(x: np.ndarray, encoding: str, k_max: int | None = None,
                                       InfoNCEConfig(steps=st.infonce_steps, seed=st.seed),
                                       directions)
     mi = list(reference or []) + mi
-    base = config or st.vae_config()
-    engine, why = sweep_engine(x_train, encoding, base, k_max)
-    if engine == "exact" and config is None:  # the exact engine's defaults, not the VAE's
-        base = st.exact_config()
-    elif engine == "exact":  # a template given by the caller applies to exact fits too
-        base = replace(base, method="exact")
-    log.info("capacity sweep K = 1..%d on the %s engine: %s", k_max, engine, why)
+    base = config or st.vae_config(len(x_train))
     data = TaskData(x_train, x_test, encoding, base, tuple(st.decoders), st.rate_threshold_nats,
                     parts[0] if st.model_mi else None, st.model_mi_samples,
                     stats.population_stats(x_test.astype(np.float64), np.zeros((0, 3), np.int64))
-                    if encoding != "vector" else None, engine)
-    tasks = [FitTask(k, s) for k in range(1, k_max + 1) for s in range(seeds)]
-    results = yield from _run_tasks(tasks, data, st.scheduler, store)
-    points = [SweepPoint(**results[task]["point"]) for task in tasks]
-    per_sample = {(task.latents, task.restart): results[task]["per_sample"] for task in tasks}
+                    if encoding != "vector" else None, "vae")
+    results, stop, engine, why, exact_stage = yield from _walk_engines(data, k_max, seeds, st,
+                                                                     store, config is None)
+    base = data.base if engine == "vae" else _exact_base(data.base, st, config is None)
+    points = [SweepPoint(**r["point"]) for _, r in sorted(results.items(),
+                                                            key=lambda kv: (kv[0].latents,
+                                                                            kv[0].restart))]
+    per_sample = {(task.latents, task.restart): r["per_sample"] for task, r in results.items()}
     report = CapacityReport(points, mi, None, True, 0.0,
                             settings={**asdict(st), "k_max": k_max, "seeds": seeds,
                                       "vae": base.to_dict(), "n_units": int(n),
                                       "engine": engine, "engine_reason": why,
                                       "loglik": "exact" if engine == "exact" else "bound",
+                                      "latents_fitted": sorted({p.latents for p in points}),
+                                      "stopped": stop, "exact_stage": exact_stage,
                                       "n_train": int(x_train.shape[0]),
                                       "n_test": int(x_test.shape[0]),
                                       "partitions": [p.name for p in parts]})
@@ -181,45 +171,63 @@ def capacity_sweep(x: np.ndarray, encoding: str, k_max: int | None = None,
                                       st.rel_tolerance)
     report.latents_needed, report.mean_field = needed, mf
     report.tolerance_nats, report.reasons = tol, reasons
-    report.consistency = _consistency(results, k_max, seeds)
+    if stop:
+        report.reasons.append(stop)
+    report.consistency = _consistency(results, seeds)
     if st.control == "shuffle" and encoding != "vector":
         report.control = yield from _shuffle_control(x, test_index, encoding, data, st, report,
                                                      repeats, store)
     return report
 
 
-def _run_tasks(tasks: list[FitTask], data: TaskData, scheduler: str,
-               store: SweepStore | None) -> Job[dict]:
-    """Results of ``tasks`` (FitTask -> result): from ``store`` when there, else fitted here or
-    on the Dask ``scheduler``, each stored as it finishes."""
-    results = store.load() if store is not None else {}
-    results = {task: r for task, r in results.items() if task in tasks}
-    if results:
-        log.info("resuming a sweep: %d of %d fits already done", len(results), len(tasks))
-
-    def done(task: FitTask, result: dict) -> None:
-        results[task] = result
-        if store is not None:
-            store.save(task, result)
-
-    pending = [task for task in tasks if task not in results]
-    if parse_scheduler(scheduler)[0] == "serial":
-        for task in pending:
-            done(task, (yield from task_job(task, data)))
-            point = results[task]["point"]
-            yield Progress("sweep", len(results), len(tasks),
-                           {"K": task.latents, "test_loglik": point["test_loglik_nats"],
-                            "rate": point["rate_nats"]})
-    elif pending:
-        yield from run_on_dask(scheduler, pending, data, done)
-    return results
+def _exact_base(base, st: CapacitySettings, defaults: bool):
+    """The template of a sweep's exact fits: the exact engine's own defaults when the caller
+    gave no template, else the caller's template on the exact engine."""
+    return st.exact_config() if defaults else replace(base, method="exact")
 
 
-def _consistency(results: dict, k_max: int, seeds: int) -> dict[int, float]:
+def _walk_engines(data: TaskData, k_max: int, seeds: int, st: CapacitySettings,
+                  store: SweepStore | None, defaults: bool) -> Job[tuple]:
+    """``(results, stop, engine, reason, exact_stage)``: one engine judges every K fitted.
+
+    When the exact engine affords every K up to ``k_max`` the sweep is exact. When it affords
+    only K <= k_exact < k_max (``method`` auto), K = 1..k_exact are fitted exactly first: if a
+    K stops improving there, the answer is inside and the sweep stays exact; if K = k_exact
+    still improves, the whole sweep (K = 1..k_max) runs on the VAE, so exact log-likelihoods
+    are never compared with bounds, and the exact rows are kept as ``exact_stage``.
+    """
+    reach, why_exact = exact_reach(data.x_train, data.encoding, data.base, k_max)
+    exact_stage = None
+    if reach >= 1:
+        edata = replace(data, base=_exact_base(data.base, st, defaults), engine="exact")
+        estore = store.with_key(store.key, "exact-") if store is not None and reach < k_max \
+            else store
+        results, stop = yield from walk_k(edata, reach, seeds, st, estore,
+                                          "sweep (exact)" if reach < k_max else "sweep", k_max)
+        if reach >= k_max or stop is not None:
+            why = why_exact if reach >= k_max else (
+                f"exact for K <= {reach} ({why_exact}); the sweep stopped there, so no K "
+                "needed the amortized VAE")
+            return results, stop, "exact", why, None
+        rows = CapacityReport([SweepPoint(**r["point"]) for r in results.values()], [], None,
+                              True, 0.0).per_k()
+        exact_stage = {"latents": [r["latents"] for r in rows],
+                       "test_loglik_nats": [r["test_loglik_nats"] for r in rows],
+                       "rate_nats": [r["rate_nats"] for r in rows]}
+        why = (f"the exact engine affords K <= {reach} only and K={reach} still improved there: "
+               f"every K = 1..{k_max} runs on the amortized VAE (one estimator for the sweep)")
+    else:
+        why = why_exact
+    log.info("capacity sweep K = 1..%d on the VAE: %s", k_max, why)
+    results, stop = yield from walk_k(data, k_max, seeds, st, store)
+    return results, stop, "vae", why, exact_stage
+
+
+def _consistency(results: dict, seeds: int) -> dict[int, float]:
     """K -> mean R² of one restart's held-out latents from another's (best affine map, both
-    directions, every pair of restarts); empty with a single restart."""
+    directions, every pair of restarts) for every K fitted; empty with a single restart."""
     out: dict[int, float] = {}
-    for k in range(1, k_max + 1):
+    for k in sorted({task.latents for task in results}):
         zs = [results[FitTask(k, r)]["latents"] for r in range(seeds)]
         pairs = [restart_consistency(a, b) for i, a in enumerate(zs) for j, b in enumerate(zs)
                  if i != j]
@@ -243,7 +251,7 @@ def _shuffle_control(x, test_index, encoding, data: TaskData, st: CapacitySettin
     sstore = None
     if store is not None:
         sstore = store.with_key(sweep_key(xs, test_index, encoding, st, data.base), "control-")
-    results = yield from _run_tasks(tasks, sdata, st.scheduler, sstore)
+    results = yield from run_tasks(tasks, sdata, st.scheduler, sstore, "control")
     best = max(results.values(), key=lambda r: r["point"]["test_loglik_nats"])
     gain_s = best["point"]["test_loglik_nats"] - float(
         independent_loglik(sdata.x_train, sdata.x_test, encoding).mean())
