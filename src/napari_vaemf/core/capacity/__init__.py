@@ -77,7 +77,7 @@ __all__ = [
 _LAZY = {
     "InfoNCEConfig": "_infonce", "infonce_bipartite_mi": "_infonce",
     "RateSummary": "_model", "fit_rate": "_model", "model_bipartite_mi": "_model",
-    "capacity_sweep": "_sweep", "compare_sizes": "_sweep", "data_bipartite_mi": "_sweep",
+    "capacity_sweep": "_sweep", "compare_sizes": "_sizes", "data_bipartite_mi": "_sweep",
     "decide": "_sweep", "per_sample_loglik": "_sweep",
 }
 

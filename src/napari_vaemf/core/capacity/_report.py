@@ -71,6 +71,12 @@ class CapacityReport:
     paired_se: dict = field(default_factory=dict)  # K -> paired s.e. of held-out (K - best K)
     consistency: dict = field(default_factory=dict)  # K -> R² of restarts' latents (best affine map)
     control: dict | None = None  # the shuffle control's numbers beside the data's, or None
+    sizes: dict | None = None  # the size rule's comparison (sub-lattice vs lattice), or None
+
+    def rules_fired(self) -> list[str]:
+        """The rules that made the verdict "not mean-field" (K-max, MI, size), by name."""
+        return [name for name in ("K-max rule", "MI rule", "Size rule")
+                if any(r.startswith(name) for r in self.reasons)]
 
     def selected(self) -> dict[int, SweepPoint]:
         """The restart that represents each K: the best on its own validation split.
@@ -128,8 +134,10 @@ class CapacityReport:
             parts.append(f"K = {k} latents reach the best held-out log-likelihood within "
                          f"{self.tolerance_nats:.3g} nats, at rate {rows[k]['rate_nats']:.3f} nats")
         head = "; ".join(parts)
+        fired = self.rules_fired()
         tail = ("a low-dimensional mean-field description fits" if self.mean_field
-                else "no low-dimensional mean-field description")
+                else "no low-dimensional mean-field description"
+                + (f" ({', '.join(fired)})" if fired else ""))
         extra = []
         if self.control:
             c = self.control
@@ -162,6 +170,8 @@ class CapacityReport:
             "verdict": self.verdict(),
             "restart_consistency_r2": {str(k): v for k, v in self.consistency.items()},
             "control": self.control,
+            "sizes": self.sizes,
+            "rules_fired": self.rules_fired(),
             "settings": self.settings,
         })
 

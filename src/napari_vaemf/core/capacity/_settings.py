@@ -43,6 +43,7 @@ class CapacitySettings:
     infonce_steps: int = setting(3000, gui=False)  # maximum InfoNCE steps
     model_mi: bool = True  # estimate each fit's own bipartite MI from model samples (first cut)
     model_mi_samples: int = setting(500, gui=False)  # model samples for the model-based MI
+    size_rule: bool = True  # on a square lattice (L >= 8) also sweep its L/2 x L/2 sub-lattice: not mean-field when the bipartite MI and the needed rate both grow with size
     control: Literal["none", "shuffle"] = "none"  # shuffle: the same sweep on surrogates with each unit circularly shifted (by whole repeats when the recording has them), to compare the data's gain and MI with
     max_samples: int | None = setting(None, gui=False)  # use at most this many samples (evenly spaced), to keep runs short
     device: str = "auto"  # where to train: auto (CUDA, then MPS, then CPU), cpu, cuda, mps

@@ -26,13 +26,14 @@ from napari_vaemf.core.capacity._partitions import Bipartition, default_partitio
 from napari_vaemf.core.capacity._report import CapacityReport, SweepPoint, headline_mi
 from napari_vaemf.core.capacity._settings import CapacitySettings
 from napari_vaemf.core.capacity._control import independent_loglik, restart_consistency, shuffle_surrogate
+from napari_vaemf.core.capacity._sizes import sublattice_rule
 from napari_vaemf.core.capacity._stages import exact_reach, run_tasks, walk_k
 from napari_vaemf.core.capacity._tasks import FitTask, SweepStore, TaskData, sweep_key
 from napari_vaemf.core.data import heldout_split
 from napari_vaemf.core.errors import ParameterError
 from napari_vaemf.core.progress import Job, Progress
 
-__all__ = ["CapacitySettings", "capacity_sweep", "data_bipartite_mi", "decide", "compare_sizes",
+__all__ = ["CapacitySettings", "capacity_sweep", "data_bipartite_mi", "decide",
            "per_sample_loglik"]
 
 log = logging.getLogger(__name__)
@@ -77,13 +78,13 @@ def decide(per_k: list[dict], mi_lower: float | None, tolerance_nats: float,
                "best K) nats; each K is represented by its best restart on validation data."]
     mean_field = True
     if needed == ks[-1] and len(ks) > 1:
-        reasons.append(f"Held-out log-likelihood still improves by "
+        reasons.append(f"K-max rule: held-out log-likelihood still improves by "
                        f"{ll[-1] - ll[-2]:.3g} nats from K={ks[-2]} to K={ks[-1]}: the answer "
                        "is not inside the sweep (raise --max-latents to look further).")
         return None, False, tol, reasons
     rate = per_k[ks.index(needed)]["rate_nats"]
     if mi_lower is not None and rate < mi_lower:
-        reasons.append(f"The rate {rate:.3f} nats of K={needed} is below the bipartite-MI "
+        reasons.append(f"MI rule: the rate {rate:.3f} nats of K={needed} is below the bipartite-MI "
                        f"lower bound {mi_lower:.3f}: the product decoder cannot reproduce the "
                        "correlations across that cut.")
         mean_field = False
@@ -174,6 +175,9 @@ def capacity_sweep(x: np.ndarray, encoding: str, k_max: int | None = None,
     if stop:
         report.reasons.append(stop)
     report.consistency = _consistency(results, seeds)
+    if st.size_rule and isinstance(st.layout, tuple) and st.layout[0] >= 8:
+        report.sizes = yield from sublattice_rule(x, encoding, test_index, st, config, report,
+                                                  k_max, seeds, store)
     if st.control == "shuffle" and encoding != "vector":
         report.control = yield from _shuffle_control(x, test_index, encoding, data, st, report,
                                                      repeats, store)
@@ -278,31 +282,3 @@ def per_sample_loglik(fit, x: np.ndarray) -> np.ndarray:
             xp = model.prepare(torch.as_tensor(x[i:i + 256]).to(dev))
             out.append(model.iwae(xp, fit.config.iwae_k, gen).double().cpu().numpy())
     return np.concatenate(out)
-
-
-def compare_sizes(reports: dict[int, CapacityReport]) -> dict:
-    """Across system sizes: does the needed rate / bipartite MI grow with size?
-
-    Growth counts only when every step up in size raises the number by more than its
-    uncertainty (MI: the interval; rate: twice the seed std). When both grow, every report
-    but the smallest is marked ``mean_field = False`` with the reason.
-    """
-    sizes = sorted(reports)
-    mi, rate = [], []
-    for size in sizes:
-        rep = reports[size]
-        head = headline_mi(rep.bipartite_mi)
-        mi.append((head["estimate"], head["lower"], head["upper"]))
-        rows = {r["latents"]: r for r in rep.per_k()}
-        k = rep.latents_needed or max(rows)
-        rate.append((rows[k]["rate_nats"], rows[k]["rate_std"]))
-    mi_grows = all(b[1] > a[2] for a, b in zip(mi, mi[1:]))
-    rate_grows = all(b[0] - 2 * b[1] > a[0] + 2 * a[1] for a, b in zip(rate, rate[1:]))
-    if mi_grows and rate_grows:
-        for size in sizes[1:]:
-            reports[size].mean_field = False
-            reports[size].reasons.append(
-                "The bipartite MI and the needed rate grow with system size "
-                f"({', '.join(str(s) for s in sizes)}): no finite set of order parameters.")
-    return {"sizes": sizes, "mi": [m[0] for m in mi], "needed_rate": [r[0] for r in rate],
-            "mi_grows": mi_grows, "rate_grows": rate_grows}

@@ -157,7 +157,7 @@ def run_task(task: FitTask, data: TaskData, threads: int | None = None) -> dict:
 
 # settings that do not change any one fit: a sweep with other values reuses stored fits
 _NOT_IN_KEY = ("k_max", "seeds", "scheduler", "device", "tolerance_nats", "rel_tolerance",
-               "infonce", "infonce_steps", "max_samples")
+               "infonce", "infonce_steps", "max_samples", "size_rule")
 
 
 def sweep_key(x: np.ndarray, test_index: np.ndarray, encoding: str, settings, base) -> str:
