@@ -137,3 +137,29 @@ def test_curie_weiss_one_latent_fit_is_exact(one_torch_thread):
     assert abs(exact - ev["test_loglik_nats"]) < 0.01
     assert kl < 0.005
     assert abs(fit.metrics["grid_delta_nats"]) < 1e-3
+
+
+def test_rate_matching_within_a_budget_does_not_move_the_states_of_a_bimodal_model(one_torch_thread):
+    """Two states whose prior mass the grid gets wrong: the full rate-matching shift moves both
+    states' fields (a real loss of held-out likelihood), the budgeted one stops short of it."""
+    from dataclasses import replace as dc_replace
+
+    rng = np.random.default_rng(3)  # two mirrored states (an ordered magnet), equal mass
+    state = np.where(rng.random(4000) < 0.5, 1, -1)[:, None]
+    x = np.where(rng.random((4000, 12)) < 0.9, state, -state).astype(np.int8)
+    fit = ExactFit(x, "spin", _small(epochs=15, features=8))
+    drive(fit.train(), bar=False)
+    g = fit.grid  # move prior mass between the states: weight the z > 0 half up 3x
+    lw = g.log_weights + np.log(np.where(g.nodes[:, 0] > 0, 3.0, 1.0))
+    fit.model.grid = dc_replace(g, log_weights=lw - np.logaddexp.reduce(lw))
+    before = fit._judge_loglik()
+    bias = fit.model.decoder.readout.bias.detach().clone()
+    full = fit.match_rates()  # no budget: the whole shift
+    full_cost = before - fit._judge_loglik()
+    with torch.no_grad():
+        fit.model.decoder.readout.bias.copy_(bias)
+    fit.match_rates(budget=2e-3)
+    cost = before - fit._judge_loglik()
+    assert np.abs(full).max() > 0.1 and full_cost > 2e-3
+    assert fit.metrics["rate_match_fraction"] < 1.0 and not fit.metrics["rates_matched"]
+    assert cost <= 2e-3 + 1e-9

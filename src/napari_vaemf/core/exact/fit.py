@@ -43,7 +43,8 @@ over its nodes; :meth:`ExactFit.grid_delta` says how far it is from the continuo
 Last, with ``config.match_rates`` (the default), :meth:`ExactFit.match_rates` shifts the fields
 so the model's exact firing rates equal the training data's (maximum likelihood matches them
 to the aggregate posterior's, which differs from the prior's by a little; the shift costs
-about 1e-3 nats/sample of held-out log-likelihood and is recorded in ``metrics``).
+about 1e-3 nats/sample of held-out log-likelihood). It is taken only as far as it costs at
+most ``RATE_MATCH_BUDGET`` nats/sample; ``metrics`` record the fraction and the cost.
 """
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ from napari_vaemf.core.exact._evaluate import ExactFitEval
 from napari_vaemf.core.exact._io import ExactFitIO
 from napari_vaemf.core.exact._schedule import onecycle_lr, stratified
 from napari_vaemf.core.exact._rows import Rows
-from napari_vaemf.core.exact.config import ExactConfig
+from napari_vaemf.core.exact.config import RATE_MATCH_BUDGET, ExactConfig
 from napari_vaemf.core.exact.model import QuadratureModel, softmax_rows_
 from napari_vaemf.core.progress import Job, Progress
 
@@ -246,7 +247,7 @@ class ExactFit(ExactFitEval, ExactFitIO):
                 self._choose()
         yield from self.converge_grid()
         if self.config.match_rates and not self.metrics.get("rates_matched"):
-            self.match_rates()
+            self.match_rates(budget=RATE_MATCH_BUDGET)
         return self.metrics
 
     def _keep_candidate(self) -> None:
