@@ -71,6 +71,7 @@ COMMANDS: dict[str, list[str]] = {
     "exact_acceptance_cw.json": ["python scripts/exact_acceptance.py cw --seeds 101 102 103"],
     "exact_acceptance_retina.json": ["python scripts/exact_acceptance.py retina --repeats 3"],
     "bench_exact_default.json": ["python benchmarks/bench_exact_default.py"],
+    "capacity_defaults.json": ["python scripts/capacity_defaults.py cw hopfield ising retina"],
     "default_readoff_cw.json": ["python scripts/default_readoff_cw.py"],
 }
 
@@ -784,6 +785,36 @@ def default_fit_page() -> str:
         out.append(f"\nWall-time ratio, tuned recipe / default: "
                    f"**{d['wall_time_ratio_tuned_over_default']:.1f}×**.\n\n"
                    + commands("bench_exact_default.json") + "\n" + source("bench_exact_default.json") + "\n")
+    if (RESULTS / "capacity_defaults.json").exists():
+        out.append(capacity_defaults_section(load("capacity_defaults.json")))
+    return "".join(out)
+
+
+def capacity_defaults_section(d: dict) -> str:
+    """`vaemf capacity FILE -o RUN` with default settings: verdicts and wall times."""
+    out = ["\n## `vaemf capacity` with default settings\n\n`vaemf capacity FILE -o RUN`, nothing "
+           "else, on fresh data (a subprocess, timed from start to exit). The sweep walks K "
+           "upward (up to 5) and stops at the first K that adds nothing; it fits exactly while K "
+           "is affordable and moves every K to the VAE only when a larger K is needed, so one "
+           "estimator judges the whole sweep.\n\n"]
+    rows = []
+    for name, r in d["cases"].items():
+        aims = "; ".join(f"{k.replace('_', ' ')} {v['target']}: {'yes' if v['met'] else '**no**'}"
+                         for k, v in r["targets"].items())
+        ks = ", ".join(f"{p['latents']}: {p['test_loglik_nats']:.3f}" for p in r["sweep"])
+        rows.append([name, r["simulate"] or "recording as is", r["engine"], ks,
+                     r["latents_needed"], "yes" if r["mean_field"] else "no",
+                     ", ".join(r["rules_fired"]) or "-", f(r["wall_seconds"], 0), aims])
+    out.append(table(["case", "data", "engine", "held-out log-lik per K fitted", "K needed",
+                      "mean-field", "rule fired", "wall s", "aims"], rows))
+    sizes = [(n, r["sizes"]) for n, r in d["cases"].items() if r.get("sizes")]
+    for name, sz in sizes:
+        out.append(f"\nSize rule ({name}): {sz['rule']}; bipartite MI "
+                   f"{', '.join(f(v) for v in sz['mi'])} nats and needed rate "
+                   f"{', '.join(f(v) for v in sz['needed_rate'])} nats at N = "
+                   f"{', '.join(str(v) for v in sz['sizes'])} (MI grows: {sz['mi_grows']}, rate "
+                   f"grows: {sz['rate_grows']}).\n")
+    out.append("\n" + commands("capacity_defaults.json") + "\n" + source("capacity_defaults.json") + "\n")
     return "".join(out)
 
 

@@ -8,6 +8,8 @@ log-likelihood against K, and states the report's verdict in words.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from typing import TYPE_CHECKING
 
 from ..core.capacity import CapacitySettings
@@ -47,12 +49,14 @@ class CapacityWidget(JobWidget):
     def _make_job(self, s: CapacitySettings):
         import torch
 
+        from ..core.capacity._partitions import resolve_layout
         from ..core.fit_process import sweep_in_process
 
         layer = self.picker.layer()
         if layer is None:
             raise InputError(None, "choose a raster or configuration layer")
         data, rec = layer_data(layer, s.test_fraction, s.seed)
+        s = replace(s, layout=resolve_layout(s.cuts, data.time_base.get("model"), data.x.shape[1]))
         job = sweep_in_process(data, s, repeats=None if rec is None else rec.repeats,
                                threads=torch.get_num_threads())
         self.status.setText("Estimating the bipartite mutual information…")

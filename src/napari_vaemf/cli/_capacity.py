@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -26,7 +25,7 @@ from napari_vaemf.cli._common import (
 from napari_vaemf.core.capacity import CapacitySettings
 from napari_vaemf.core.capacity._tasks import SweepStore, sweep_key
 from napari_vaemf.core.data import prepare
-from napari_vaemf.core.errors import InputError, ParameterError
+from napari_vaemf.core.errors import InputError
 from napari_vaemf.core.progress import drive
 from napari_vaemf.core.runs import RunFolder, defer_sigint
 from napari_vaemf.core.settings import add_options, from_args
@@ -48,15 +47,6 @@ def register(subparsers) -> None:
     add_input_options(p)
     add_options(p, CapacitySettings, title="sweep settings")
     p.set_defaults(func=run)
-
-
-def _layout(choice: str, model: str | None, n: int):
-    side = int(round(math.sqrt(n)))
-    if choice == "lattice" or (choice == "auto" and model == "ising2d"):
-        if side * side != n:
-            raise ParameterError(f"--cuts lattice needs a square number of units, got {n}")
-        return (side, side)
-    return "ordered" if choice == "ordered" else None
 
 
 def read_sweep_input(path: Path, args: argparse.Namespace, settings: CapacitySettings):
@@ -85,6 +75,7 @@ def _sweep_into(folder, args: argparse.Namespace, settings: CapacitySettings) ->
         exact_estimates,
         plot_report,
     )
+    from napari_vaemf.core.capacity._partitions import resolve_layout
 
     rec, data = read_sweep_input(args.input, args, settings)
     x, test_index = data.x, data.test_index
@@ -98,7 +89,7 @@ def _sweep_into(folder, args: argparse.Namespace, settings: CapacitySettings) ->
         test_index = np.flatnonzero(is_test[keep])
         x = x[keep]
     n = x.shape[1]
-    settings = replace(settings, layout=_layout(settings.cuts, rec.model, n))
+    settings = replace(settings, layout=resolve_layout(settings.cuts, rec.model, n))
     parts = default_partitions(n, settings.layout, settings.random_partitions, settings.seed)
     patterns = rec.truth.get("patterns") if rec.model == "hopfield" else None
     store = SweepStore(folder, sweep_key(x, test_index, data.encoding, settings,

@@ -6,6 +6,8 @@ two straight cuts of a square lattice (left/right, top/bottom) for lattice model
 """
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,6 +78,17 @@ def lattice_halves(length: int) -> list[Bipartition]:
         Bipartition("lattice-left-right", grid[:, :h].ravel(), grid[:, h:].ravel()),
         Bipartition("lattice-top-bottom", grid[:h, :].ravel(), grid[h:, :].ravel()),
     ]
+
+
+def resolve_layout(cuts: str, model: str | None, n: int) -> str | tuple[int, int] | None:
+    """The layout of ``n`` units for the ``cuts`` setting: (L, L) for ``lattice`` (and for
+    ``auto`` on 2-D Ising files, ``model == "ising2d"``), ``"ordered"``, or None."""
+    side = int(round(math.sqrt(n)))
+    if cuts == "lattice" or (cuts == "auto" and model == "ising2d"):
+        if side * side != n:
+            raise ParameterError(f"--cuts lattice needs a square number of units, got {n}")
+        return (side, side)
+    return "ordered" if cuts == "ordered" else None
 
 
 def default_partitions(n: int, layout: str | tuple[int, int] | None = None,
