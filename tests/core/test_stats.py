@@ -169,3 +169,17 @@ def test_mixture_stats_bad_input():
         stats.mixture_stats(np.full((3, 4), 1.5))
     with pytest.raises(ValueError, match="2 latent draws"):
         stats.mixture_stats(np.full((1, 4), 0.5))
+
+
+def test_spectral_dimension_counts_collective_directions():
+    rng = np.random.default_rng(4)
+    t, n = 5000, 60
+    assert stats.spectral_dimension(rng.integers(0, 2, (t, n))) == 0  # independent units
+    for p in (1, 3):  # p hidden ±1 patterns, each switched on by its own latent
+        xi = rng.choice([-1.0, 1.0], (n, p))
+        field = rng.standard_normal((t, p)) @ xi.T
+        x = np.where(rng.random((t, n)) < 1 / (1 + np.exp(-field)), 1, -1)
+        assert stats.spectral_dimension(x) == p
+    x = rng.integers(0, 2, (t, n))
+    x[:, 0] = 1  # a constant unit is left out, not a direction
+    assert stats.spectral_dimension(x) == 0

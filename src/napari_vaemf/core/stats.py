@@ -102,6 +102,19 @@ def _correlations_from(c: np.ndarray) -> np.ndarray:
     return r
 
 
+def spectral_dimension(x: np.ndarray, margin: float = 1.1) -> int:
+    """Eigenvalues of the units' correlation matrix above ``margin`` x the Marchenko-Pastur
+    edge (1 + sqrt(N/T))² of independent units with as many samples: the number of
+    collective directions a linear latent model would need (constant units left out)."""
+    x = _as_2d(np.asarray(x)).astype(np.float64)
+    x = x[:, x.std(0) > 0]
+    t, n = x.shape
+    if n < 2 or t < 2:
+        return 0
+    ev = np.linalg.eigvalsh(_correlations_from(np.cov(x, rowvar=False)))
+    return int((ev > margin * (1 + np.sqrt(n / t)) ** 2).sum())
+
+
 def activity_distribution(x: np.ndarray) -> np.ndarray:
     """P(K), K = 0..N: the fraction of bins with exactly K active units, shape (N + 1,)."""
     b = as_binary(_as_2d(x))

@@ -1,6 +1,7 @@
 import json
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from napari_vaemf.core.capacity import (
@@ -170,3 +171,22 @@ def test_sweep_moves_to_the_vae_when_the_exact_range_still_improves(cw_samples, 
     assert "every K = 1..2 runs on the amortized VAE" in out["settings"]["engine_reason"]
     assert {"exact-fit-K1-r0.json", "fit-K1-r0.json", "fit-K2-r0.json"} <= names
     assert all(not p.decoder.startswith("mlp H=") for p in report.points)  # VAE fits only
+
+
+def test_sweep_skips_the_exact_stage_when_the_spectrum_needs_more_latents(monkeypatch):
+    """Three collective directions and an exact engine affording K <= 2: the whole sweep runs
+    on the VAE at once (no exact stage to throw away), and says why."""
+    from napari_vaemf.core.capacity import _sweep
+
+    monkeypatch.setattr(_sweep, "exact_reach", lambda *a: (2, "exact affordable for K <= 2"))
+    from scipy.linalg import hadamard
+
+    rng = np.random.default_rng(0)
+    xi = hadamard(16)[:, [1, 2, 4]].astype(float)  # three orthogonal patterns
+    field = rng.standard_normal((900, 3)) @ xi.T
+    x = np.where(rng.random((900, 16)) < 1 / (1 + np.exp(-field)), 1, -1).astype(np.int8)
+    st = CapacitySettings(k_max=3, seeds=1, infonce=False, random_partitions=1,
+                          model_mi=False, epochs=2)
+    out = drive(capacity_sweep(x, "spin", settings=st), bar=False).to_json()["settings"]
+    assert out["engine"] == "vae" and out["exact_stage"] is None
+    assert "3 eigenvalues above the Marchenko-Pastur edge" in out["engine_reason"]

@@ -195,13 +195,22 @@ def _walk_engines(data: TaskData, k_max: int, seeds: int, st: CapacitySettings,
     """``(results, stop, engine, reason, exact_stage)``: one engine judges every K fitted.
 
     When the exact engine affords every K up to ``k_max`` the sweep is exact. When it affords
-    only K <= k_exact < k_max (``method`` auto), K = 1..k_exact are fitted exactly first: if a
+    only K <= k_exact < k_max (``method`` auto) and the data's correlation matrix has at most
+    k_exact eigenvalues above the Marchenko-Pastur edge (:func:`stats.spectral_dimension`;
+    more send the whole sweep to the VAE at once), K = 1..k_exact are fitted exactly first: if a
     K stops improving there, the answer is inside and the sweep stays exact; if K = k_exact
     still improves, the whole sweep (K = 1..k_max) runs on the VAE, so exact log-likelihoods
     are never compared with bounds, and the exact rows are kept as ``exact_stage``.
     """
     reach, why_exact = exact_reach(data.x_train, data.encoding, data.base, k_max)
     exact_stage = None
+    if 1 <= reach < k_max and data.base.method == "auto":
+        dim = stats.spectral_dimension(data.x_train)
+        if dim > reach:  # the exact stage would only find that K = reach still improves
+            why_exact = (f"the correlation matrix has {dim} eigenvalues above the "
+                         f"Marchenko-Pastur edge, more than the {reach} latents the exact engine "
+                         f"affords: every K = 1..{k_max} runs on the amortized VAE")
+            reach = 0
     if reach >= 1:
         edata = replace(data, base=_exact_base(data.base, st, defaults), engine="exact")
         estore = store.with_key(store.key, "exact-") if store is not None and reach < k_max \
