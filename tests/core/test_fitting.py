@@ -52,6 +52,29 @@ def test_auto_settings_take_each_engines_defaults():
     assert VAEConfig(decoder="identity").for_engine("exact").features == 0
 
 
+def test_default_vae_fits_of_short_recordings_take_enough_steps():
+    """Auto batch size and epochs follow the training rows: >= 6,000 steps on short data, the
+    plain defaults on long data, and whatever a user set stays."""
+    from napari_vaemf.core.vae.config import VAE_MIN_STEPS
+    from napari_vaemf.core.vae import Fit
+
+    auto = VAEConfig(latents=2)
+    vae = auto.for_engine("vae")
+    short = vae.sized_for(5400, auto)
+    steps = short.epochs * -(-5400 // short.batch_size)
+    assert short.batch_size == 337 and steps >= VAE_MIN_STEPS
+    assert short.patience == round(VAE_DEFAULTS["patience"] * short.epochs / VAE_DEFAULTS["epochs"])
+    assert short.kl_warmup_epochs == pytest.approx(0.1 * short.epochs)  # no early collapse
+    long = vae.sized_for(200_000, auto)
+    assert (long.batch_size, long.epochs, long.patience, long.kl_warmup_epochs) == (1024, 100, 8, 5.0)
+    assert vae.sized_for(500, auto).batch_size == 128
+    given = VAEConfig(latents=2, epochs=7, batch_size=64, patience=3, kl_warmup_epochs=2)
+    assert given.for_engine("vae").sized_for(5400, given) == given.for_engine("vae")
+    x = np.where(np.random.default_rng(0).random((600, 8)) < 0.5, -1, 1).astype(np.int8)
+    fit = Fit(x, "spin", VAEConfig(latents=1, method="vae"))
+    assert fit.config.batch_size == 128 and fit.config.epochs * -(-540 // 128) >= VAE_MIN_STEPS
+
+
 def test_default_fit_is_exact_chooses_its_decoder_and_reloads(tmp_path, one_torch_thread):
     x = one_factor_spins()
     fit = new_fit(data_of(x), VAEConfig(latents=1, epochs=6))

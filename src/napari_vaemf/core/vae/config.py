@@ -11,6 +11,7 @@ from the engine's own defaults: :data:`VAE_DEFAULTS` here and the exact engine's
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Literal
 
@@ -23,6 +24,13 @@ __all__ = ["VAEConfig", "VAE_DEFAULTS", "ENGINE_FIELDS"]
 VAE_DEFAULTS = {"epochs": 100, "batch_size": 1024, "lr": 3e-3, "lr_schedule": "plateau", "patience": 8,
                 "decoder_widths": (64,), "features": 0}
 ENGINE_FIELDS = tuple(VAE_DEFAULTS)  # settings whose "auto" value the engine fills in
+# a default VAE fit of a short recording: batches of about 1/16 of the training rows (at least
+# VAE_MIN_BATCH) and at least VAE_MIN_STEPS optimizer steps (at most VAE_MAX_EPOCHS epochs);
+# patience grows with the epochs, so it stays the same number of steps, and the KL warm-up
+# takes a tenth of them (5 epochs of several hundred let a latent collapse: Hopfield N = 160,
+# P = 6 then read 89 % of the bits, 100 % with the longer warm-up)
+VAE_MIN_STEPS, VAE_MIN_BATCH, VAE_MAX_EPOCHS = 6000, 128, 2000
+VAE_KL_WARMUP, VAE_KL_WARMUP_FRACTION = 5.0, 0.1
 
 
 @dataclass
@@ -35,12 +43,12 @@ class VAEConfig:
     decoder: Literal["mlp", "identity"] = "mlp"  # order-parameter map g: learned MLP R^K -> R^H, or identity (fields linear in z)
     decoder_widths: tuple[int, ...] = setting((), gui=False)  # hidden layer widths of g when decoder="mlp" (empty: the engine's, 128 128 exact, 64 VAE)
     features: int = setting(-1, min=-1, max=4096)  # H, outputs of g = columns of W (0: H = K, fields of rank K; H > K bends them; -1 auto: exact tries 0 and 16 and keeps the better on validation, VAE uses 0)
-    epochs: int = setting(0, min=0, max=100_000)  # maximum passes over the training data, early stopping may end sooner (0: the engine's, 60 exact, 100 VAE)
-    batch_size: int = setting(0, min=0, max=1_000_000)  # samples per step; distinct patterns for exact (0: the engine's, 2048 exact, 1024 VAE)
+    epochs: int = setting(0, min=0, max=100_000)  # maximum passes over the training data, early stopping may end sooner (0: the engine's, 60 exact; VAE 100, more on short recordings to take >= 6,000 steps)
+    batch_size: int = setting(0, min=0, max=1_000_000)  # samples per step; distinct patterns for exact (0: the engine's, 2048 exact; VAE 1024, or 1/16 of the training rows when fewer, at least 128)
     lr: float = setting(0.0, min=0.0, max=1.0, step=1e-4)  # Adam learning rate (0: the engine's, 0.03 exact, 0.003 VAE)
-    kl_warmup_epochs: float = setting(5.0, gui=False)  # VAE: epochs over which the KL weight rises linearly 0 -> 1
+    kl_warmup_epochs: float = setting(-1.0, gui=False)  # VAE: epochs over which the KL weight rises linearly 0 -> 1 (-1 auto: 5, or a tenth of the epochs when a short recording takes more than the default 100)
     holdout: float = setting(0.1, min=0.0, max=0.9, step=0.05)  # fraction held out for early stopping and the report (whole repeats, time blocks or random rows: core.data.heldout_split)
-    patience: int = setting(0, gui=False)  # epochs without held-out improvement before stopping early (0: the engine's, 10 exact, 8 VAE)
+    patience: int = setting(0, gui=False)  # epochs without held-out improvement before stopping early (0: the engine's, 10 exact; VAE 8, scaled with the epochs on short recordings)
     min_delta: float = setting(1e-4, gui=False)  # improvement (nats/sample) that resets the patience counter
     lr_decay: float = setting(0.5, gui=False)  # learning-rate factor each time held-out stalls for patience // 2 epochs (plateau schedule)
     lr_schedule: Literal["auto", "plateau", "onecycle"] = setting("auto", gui=False)  # plateau: lr_decay on stalls; onecycle: warm-up to lr, cosine down (auto: onecycle exact, plateau VAE)
@@ -66,6 +74,8 @@ class VAEConfig:
             value = getattr(self, name)
             if not math.isfinite(value):
                 raise ParameterError(f"--{name.replace('_', '-')} must be a finite number, got {value}")
+        if self.kl_warmup_epochs < 0 and self.kl_warmup_epochs != -1:
+            raise ParameterError(f"--kl-warmup-epochs must be >= 0 (-1: auto), got {self.kl_warmup_epochs}")
         if self.epochs < 0:
             raise ParameterError(f"--epochs must be >= 1 (0: the engine's default), got {self.epochs}")
         if self.method not in ("auto", "exact", "vae"):
@@ -131,7 +141,33 @@ class VAEConfig:
         if self.decoder == "identity":
             defaults["features"] = 0
         filled = {k: v for k, v in defaults.items() if self.is_auto(k)}
+        if engine == "vae" and self.kl_warmup_epochs == -1:
+            filled["kl_warmup_epochs"] = VAE_KL_WARMUP
         return dataclasses.replace(self, method=engine, **filled)
+
+    def sized_for(self, n_train: int, requested: "VAEConfig") -> "VAEConfig":
+        """This (VAE-resolved) config with the batch size, epochs and patience that
+        ``requested`` left at auto set for ``n_train`` training rows: batches of n_train / 16
+        in [VAE_MIN_BATCH, the default], and enough epochs for VAE_MIN_STEPS steps (1,000
+        training rows at 1024 per batch would otherwise take 100 steps in all), with the
+        patience and an auto KL warm-up scaled to them."""
+        import dataclasses
+
+        n_train = max(int(n_train), 1)
+        changes: dict = {}
+        if requested.is_auto("batch_size"):
+            changes["batch_size"] = int(min(VAE_DEFAULTS["batch_size"],
+                                            max(VAE_MIN_BATCH, n_train // 16)))
+        batch = changes.get("batch_size", self.batch_size)
+        if requested.is_auto("epochs"):
+            per_epoch = math.ceil(n_train / min(batch, n_train))
+            epochs = min(VAE_MAX_EPOCHS, max(self.epochs, math.ceil(VAE_MIN_STEPS / per_epoch)))
+            if requested.is_auto("patience") and epochs > self.epochs:
+                changes["patience"] = round(self.patience * epochs / self.epochs)
+            if requested.kl_warmup_epochs == -1 and epochs > self.epochs:
+                changes["kl_warmup_epochs"] = max(VAE_KL_WARMUP, VAE_KL_WARMUP_FRACTION * epochs)
+            changes["epochs"] = epochs
+        return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
         """JSON-able dict (tuples become lists)."""

@@ -71,7 +71,8 @@ class Fit:
         n_units: int | None = None,
         time_base: dict | None = None,
     ):
-        self.config = (config if config is not None else VAEConfig()).for_engine("vae")
+        requested = config if config is not None else VAEConfig()
+        self.config = requested.for_engine("vae")
         # where the data came from: bin_size, t_start, repeats, split, source, sha256 (json-able)
         self.time_base: dict[str, Any] = dict(time_base or {})
         self.encoding = encoding
@@ -99,6 +100,7 @@ class Fit:
         self._train = self._test = None
         if self.x is not None:
             self._split(test_index)
+            self.config = self.config.sized_for(len(self.train_index), requested)
             self._init_fields()
 
     @classmethod
