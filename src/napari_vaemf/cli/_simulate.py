@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_vaemf.core import samplers
 from napari_vaemf.core.configs import save_configurations
 from napari_vaemf.core.errors import InputError, ParameterError
 from napari_vaemf.core.progress import drive
@@ -100,6 +99,8 @@ def _read_patterns(spec: str) -> np.ndarray | int:
 
 def make_job(args: argparse.Namespace):
     """The sampler generator for parsed arguments (ParameterError on impossible options)."""
+    from napari_vaemf.core import samplers  # here, not at import: every vaemf command loads this module
+
     model = args.model
     for opt, models in _APPLIES.items():
         if getattr(args, opt, None) is not None and model not in models:

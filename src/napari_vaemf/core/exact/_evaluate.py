@@ -65,16 +65,16 @@ class ExactFitEval:
         if x is not None:
             pat, counts, _ = distinct_patterns(as_01(x, self.encoding))
             xp = torch.as_tensor(pat, dtype=torch.float32)
-            ll = self.model.log_likelihood(xp)
-            out = {"loglik_nats": float(counts @ ll / counts.sum()),
-                   "rate_nats": self.model.rate(xp, counts), "n": int(counts.sum())}
+            ll, rate = self.model.loglik_and_rate(xp, counts)
+            out = {"loglik_nats": float(counts @ ll / counts.sum()), "rate_nats": rate,
+                   "n": int(counts.sum())}
             out.update(self._bound_names(out["loglik_nats"], out["loglik_nats"], out["rate_nats"], pat, counts))
             out.update(n_train=out["n"], n_test=out["n"], test_loglik_nats=out["loglik_nats"])
             return out
         c = self.train_counts
-        ll = self.model.log_likelihood(self._train)
+        ll, rate = self.model.loglik_and_rate(self._train, c)
         d = self.grid_delta()
-        out = {"loglik_nats": float(c @ ll / c.sum()), "rate_nats": self.model.rate(self._train, c),
+        out = {"loglik_nats": float(c @ ll / c.sum()), "rate_nats": rate,
                "test_loglik_nats": self.test_loglik(torch.float64), "nodes": self.grid.size,
                "nodes_per_axis": self.grid.n, "grid_delta_nats": d["mean"],
                "grid_delta_abs_nats": d["abs"], "grid_check": d["check"],
