@@ -72,6 +72,7 @@ COMMANDS: dict[str, list[str]] = {
     "exact_acceptance_retina.json": ["python scripts/exact_acceptance.py retina --repeats 3"],
     "bench_exact_default.json": ["python benchmarks/bench_exact_default.py"],
     "capacity_defaults.json": ["python scripts/capacity_defaults.py cw hopfield ising retina"],
+    "default_readoff_hopfield.json": ["python scripts/default_readoff_hopfield.py --regimes all"],
     "default_readoff_cw.json": ["python scripts/default_readoff_cw.py"],
 }
 
@@ -785,6 +786,19 @@ def default_fit_page() -> str:
         out.append(f"\nWall-time ratio, tuned recipe / default: "
                    f"**{d['wall_time_ratio_tuned_over_default']:.1f}×**.\n\n"
                    + commands("bench_exact_default.json") + "\n" + source("bench_exact_default.json") + "\n")
+    if (RESULTS / "default_readoff_hopfield.json").exists():
+        d = load("default_readoff_hopfield.json")
+        out.append("\n## Hopfield patterns read off default fits\n\n`vaemf fit FILE -o RUN --latents P` "
+                   "then `vaemf extract RUN --theory hopfield`; the peers on the same samples. Bits "
+                   "right after sign and permutation matching (aim: at least the best peer).\n\n")
+        rows = [[name, r["n"], r["p"], r["beta"], integer(r["samples"]), r["method"],
+                 *(f"{100 * r[k]:.1f} %" for k in ("read_off", "kmeans", "pca", "pca_ica", "rbm")),
+                 "yes" if r["at_least_best_peer"] else "**no**", f(r["fit_seconds"], 0)]
+                for name, r in d["rows"].items()]
+        out.append(table(["regime", "N", "P", "β", "samples", "engine", "read-off", "k-means", "PCA",
+                          "PCA+ICA", "RBM", ">= best peer", "fit s"], rows))
+        out.append("\n" + commands("default_readoff_hopfield.json") + "\n"
+                   + source("default_readoff_hopfield.json") + "\n")
     if (RESULTS / "capacity_defaults.json").exists():
         out.append(capacity_defaults_section(load("capacity_defaults.json")))
     return "".join(out)
