@@ -20,11 +20,10 @@ import argparse
 import json
 import logging
 import os
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _vaemf_cli import vaemf
 
 DATA = (Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
         / "marre2014-salamander-retina-50" / "original_data_num_neurons_50_1.mat")
@@ -39,16 +38,6 @@ CASES = {
               "expect": {"mean_field": False, "rule": "Size rule"}},
     "retina": {"file": DATA, "expect": {}, "aim_seconds": 600},
 }
-
-
-def vaemf(*args: str) -> tuple[float, str]:
-    """Run ``vaemf ARGS`` (this interpreter); wall seconds and stdout."""
-    t0 = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "napari_vaemf.cli", *args], capture_output=True,
-                          text=True)
-    if done.returncode:
-        raise SystemExit(f"vaemf {' '.join(args)} failed: {done.stderr.strip()[-2000:]}")
-    return time.perf_counter() - t0, done.stdout.strip()
 
 
 def run_case(name: str, tmp: Path) -> dict:

@@ -13,18 +13,11 @@ import argparse
 import json
 import logging
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-
-def vaemf(*args: str) -> tuple[float, str]:
-    t0 = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "napari_vaemf.cli", *args], capture_output=True,
-                          text=True, check=True)
-    return time.perf_counter() - t0, done.stdout.strip()
+from _vaemf_cli import vaemf
 
 
 def main(argv=None) -> int:

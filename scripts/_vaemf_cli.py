@@ -1,0 +1,17 @@
+"""`vaemf` as a user runs it, for the acceptance scripts: a subprocess of this interpreter."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+
+def vaemf(*args: str) -> tuple[float, str]:
+    """Run ``vaemf ARGS``; returns (wall seconds from start to exit, stdout). A failure stops
+    the script with the command and the end of its stderr."""
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "napari_vaemf.cli", *args], capture_output=True,
+                          text=True)
+    if done.returncode:
+        raise SystemExit(f"vaemf {' '.join(args)} failed: {done.stderr.strip()[-2000:]}")
+    return time.perf_counter() - t0, done.stdout.strip()
