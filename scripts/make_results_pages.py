@@ -73,6 +73,7 @@ COMMANDS: dict[str, list[str]] = {
     "bench_exact_default.json": ["python benchmarks/bench_exact_default.py"],
     "capacity_defaults.json": ["python scripts/capacity_defaults.py cw hopfield ising retina"],
     "default_readoff_hopfield.json": ["python scripts/default_readoff_hopfield.py --regimes all"],
+    "energy_retina.json": ["python scripts/energy_acceptance.py"],
     "default_readoff_cw.json": ["python scripts/default_readoff_cw.py"],
 }
 
@@ -799,6 +800,17 @@ def default_fit_page() -> str:
                           "PCA+ICA", "RBM", ">= best peer", "fit s"], rows))
         out.append("\n" + commands("default_readoff_hopfield.json") + "\n"
                    + source("default_readoff_hopfield.json") + "\n")
+    if (RESULTS / "energy_retina.json").exists():
+        r = load("energy_retina.json")["row"]
+        out.append("\n## The read-off energy file on the retina\n\nThe default K = 2 fit of the even "
+                   "repeats, `vaemf extract RUN --theory generalized-hopfield` (writes `energy.npz`, "
+                   f"E(x) = −b·x − F(Wᵀx) with F on {integer(r['nodes'])} nodes and "
+                   f"{r['projections']} projections), then `vaemf sample RUN --source theory` "
+                   f"({integer(r['sampled'])} configurations); judged on the odd repeats.\n\n")
+        rows = [[k.replace("_", " "), f"{v['value']:.3g}", v["target"], "yes" if v["met"] else "**no**"]
+                for k, v in r["targets"].items()]
+        out.append(table(["quantity", "value", "aim", "met"], rows))
+        out.append("\n" + commands("energy_retina.json") + "\n" + source("energy_retina.json") + "\n")
     if (RESULTS / "capacity_defaults.json").exists():
         out.append(capacity_defaults_section(load("capacity_defaults.json")))
     return "".join(out)

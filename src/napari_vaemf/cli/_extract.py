@@ -28,7 +28,8 @@ def register(subparsers) -> None:
         "extract", help="read a mean-field theory off a trained decoder",
         description="Read Curie-Weiss, Hopfield, Maier-Saupe or generalized-Hopfield "
         "parameters off the decoder of a fit saved in RUN_DIR (model.pt) and write "
-        "RUN_DIR/extraction.json (+ patterns.npy, fields.npy).")
+        "RUN_DIR/extraction.json (+ patterns.npy, fields.npy; for generalized-hopfield on an "
+        "exact fit also energy.npz, the decoder's energy in closed form).")
     p.add_argument("run_dir", type=Path, help="directory holding model.pt (from vaemf fit)")
     add_options(p, ExtractionSettings, title="read-off settings")
     p.add_argument("--data", type=Path, default=None,
@@ -57,8 +58,16 @@ def _extract_into(folder, args: argparse.Namespace, settings: ExtractionSettings
                                         f"fitted to {fit.n_units}")
         options["data"] = rec.samples()
     ex = extract(fit, settings.theory, seed=settings.seed, **options)
+    energy = None
+    if settings.theory == "generalized-hopfield" and getattr(fit, "method", None) == "exact":
+        from napari_vaemf.core.extraction.energy import energy_of
+
+        energy = energy_of(fit)  # the decoder's own energy, exact (core.extraction.energy)
+        ex.diagnostics["energy_file"] = "energy.npz"
     with defer_sigint(reraise=False), folder.begin() as txn:  # added to the run, all at once
         paths = [folder.path / p.name for p in ex.save(txn.dir)]
+        if energy is not None:
+            paths.append(folder.path / energy.save(txn.path("energy.npz")).name)
         txn.commit(keep=True)
     params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                        for k, v in ex.parameters.items())

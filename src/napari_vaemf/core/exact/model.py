@@ -92,9 +92,17 @@ class QuadratureModel(TheoryParts, nn.Module):
         return rows.times(logits).add_(log_w - F.softplus(logits).sum(-1))
 
     def _eval_pieces(self, grid: Grid | None, dtype: torch.dtype = torch.float64):
+        """``(grid, logits (G, N), log-weights (G,))`` in ``dtype``: g(z) in float32 (the
+        decoder's precision), the readout W g + b in ``dtype``, as the energy file
+        (:mod:`napari_vaemf.core.extraction.energy`) computes it."""
         grid = grid or self.grid
         with torch.no_grad():
-            lg = self.logits(grid).to(dtype)
+            p = next(self.parameters())
+            g = self.decoder.g(torch.as_tensor(grid.nodes, dtype=p.dtype, device=p.device)).to(dtype)
+            ro = self.decoder.readout
+            lg = g @ ro.weight.to(dtype).T + ro.bias.to(dtype)
+            if self.encoding == "spin":
+                lg = 2 * lg
         return grid, lg, torch.as_tensor(grid.log_weights, dtype=dtype)
 
     def _chunks(self, xp: torch.Tensor, g: int):

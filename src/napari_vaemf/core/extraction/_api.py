@@ -74,7 +74,9 @@ def theory_sample(ex: Extraction, n_samples: int, seed: int = 0, n_units: int | 
 
 def sample_run_dir(run_dir: Any, n_samples: int, seed: int = 0) -> np.ndarray:
     """Samples of the theory extracted into ``run_dir`` (``vaemf extract`` wrote
-    ``extraction.json`` there), in the data's encoding; for ``vaemf sample --source theory``."""
+    ``extraction.json`` there), in the data's encoding; for ``vaemf sample --source theory``.
+    A generalized-Hopfield read-off of an exact fit comes with its energy file
+    (:mod:`.energy`), sampled exactly; other theories by their own samplers."""
     from pathlib import Path
 
     from napari_vaemf.core.errors import InputError
@@ -82,4 +84,10 @@ def sample_run_dir(run_dir: Any, n_samples: int, seed: int = 0) -> np.ndarray:
     run_dir = Path(run_dir)
     if not (run_dir / "extraction.json").is_file():
         raise InputError(run_dir, "no extraction.json here: run `vaemf extract RUN_DIR --theory ...` first")
-    return theory_sample(Extraction.load(run_dir), n_samples, seed=seed)
+    ex = Extraction.load(run_dir)
+    energy_file = (ex.diagnostics or {}).get("energy_file")
+    if ex.theory == "generalized-hopfield" and energy_file:  # the read-off energy, exactly
+        from napari_vaemf.core.extraction.energy import load_energy
+
+        return load_energy(run_dir / energy_file).sample(n_samples, seed=seed)
+    return theory_sample(ex, n_samples, seed=seed)
