@@ -15,6 +15,9 @@ from napari_vaemf.core.errors import ParameterError
 __all__ = ["Extraction", "decoder_parts", "prior_pushforward", "posterior_pushforward"]
 
 
+SUMMARY_KEYS = ("attractors", "silent_state", "quadratic_share", "quadratic")  # extraction.json entries that are not parameters
+
+
 @dataclass
 class Extraction:
     """A mean-field theory read off a trained decoder."""
@@ -27,6 +30,7 @@ class Extraction:
     fields: np.ndarray | None = None  # (N,) external fields h_i, else None
     encoding: str = "spin"  # encoding of the data the theory describes
     bin_size: float | None = None  # seconds per bin of the data the decoder was fitted on (None: configurations)
+    summary: dict[str, Any] = field(default_factory=dict)  # top-level entries beside the parameters (SUMMARY_KEYS: attractors, quadratic_share, ...)
 
     def to_json(self) -> dict:
         """JSON-able dict (``theory``, the parameters by name, ``consistency``, diagnostics)."""
@@ -37,6 +41,7 @@ class Extraction:
         out["diagnostics"] = _jsonable(self.diagnostics)
         if self.patterns is not None:
             out["n_units"], out["n_patterns"] = (int(s) for s in self.patterns.shape)
+        out.update({k: _jsonable(v) for k, v in self.summary.items()})
         return out
 
     def save(self, run_dir: str | Path) -> list[Path]:
@@ -56,7 +61,8 @@ class Extraction:
     def load(cls, run_dir: str | Path) -> "Extraction":
         run_dir = Path(run_dir)
         d = json.loads((run_dir / "extraction.json").read_text())
-        skip = {"theory", "consistency", "encoding", "diagnostics", "n_units", "n_patterns", "bin_size"}
+        skip = {"theory", "consistency", "encoding", "diagnostics", "n_units", "n_patterns",
+                "bin_size", *SUMMARY_KEYS}
         pat = run_dir / "patterns.npy"
         fld = run_dir / "fields.npy"
         return cls(
@@ -68,6 +74,7 @@ class Extraction:
             fields=np.load(fld) if fld.exists() else None,
             encoding=d.get("encoding", "spin"),
             bin_size=d.get("bin_size"),
+            summary={k: d[k] for k in SUMMARY_KEYS if k in d},
         )
 
 
