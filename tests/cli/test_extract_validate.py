@@ -112,13 +112,20 @@ def test_validate_an_exact_fit_against_the_strict_hopfield_model(run_dir, tmp_pa
     out = tmp_path / "val"
     assert main(["validate", str(run), "--data", str(root / "data.npz"), "-o", str(out),
                  "--train", str(root / "data.npz"), "--samples", "2000",
-                 "--baselines", "independent,hopfield2"]) == 0
+                 "--baselines", "independent,hopfield2,hopfield-signed"]) == 0
     rows = json.loads((out / "validation.json").read_text())["models"]
     assert rows["vae"]["estimate"].startswith("exact (mixture over")
     assert rows["hopfield2"]["n_parameters"] == 24 * 3  # fields and two patterns
     # Hopfield data: the strict model with the true number of patterns beats independent units
     assert rows["hopfield2"]["test_loglik_nats"] > rows["independent"]["test_loglik_nats"] + 0.5
     assert rows["hopfield2"]["cov_corr"] > 0.9
+    # the signed model (3 + 3 patterns, pseudo-likelihood, AIS log Z) contains the strict one
+    signed = rows["hopfield-signed"]
+    assert signed["n_parameters"] == 24 * 7 and signed["log_z_spread"] < 0.05
+    assert signed["test_loglik_nats"] > rows["hopfield2"]["test_loglik_nats"] - 0.05
+    # the read-off energy is the exact fit's own model: the same log-likelihood, sampled exactly
+    assert rows["energy"]["test_loglik_nats"] == pytest.approx(rows["vae"]["test_loglik_nats"], abs=1e-6)
+    assert rows["energy"]["cov_corr"] > 0.9
 
 
 def test_energy_file_of_an_exact_fit_is_its_model_and_samples_exactly(run_dir, tmp_path):
@@ -133,7 +140,15 @@ def test_energy_file_of_an_exact_fit_is_its_model_and_samples_exactly(run_dir, t
     run = tmp_path / "exact"
     assert main(["fit", str(root / "data.npz"), "-o", str(run), "--latents", "2", "--epochs", "6"]) == 0
     assert main(["extract", str(run), "--theory", "generalized-hopfield", "--prior-samples", "4000"]) == 0
-    assert json.loads((run / "extraction.json").read_text())["diagnostics"]["energy_file"] == "energy.npz"
+    ex = json.loads((run / "extraction.json").read_text())
+    assert ex["diagnostics"]["energy_file"] == "energy.npz"
+    # Hopfield data: the energy's attractors are the retrieval states ±ξ, and a quadratic
+    # energy (the strict model, here the truth) keeps most of the energy's gain
+    root_xi = run_dir[1]
+    top = np.array([a["pattern"] for a in ex["attractors"][:4]]) * 2 - 1
+    assert bits_right(top.T, root_xi)[0] >= 0.9
+    assert sum(a["fraction"] for a in ex["attractors"]) + ex["silent_state"]["fraction"] == pytest.approx(1)
+    assert ex["quadratic_share"] > 0.8
     data = load_configurations(root / "data.npz").configurations
     fit = load_fit(run / "model.pt", x=data)
     energy = load_energy(run / "energy.npz")

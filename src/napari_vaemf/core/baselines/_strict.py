@@ -155,12 +155,14 @@ class StrictHopfield:
 
 
 def fit_strict_hopfield(x: np.ndarray, patterns: int, encoding: str | None = None, *,
-                        steps: int = 2000, lr: float = 0.05, nodes: int = 20) -> StrictHopfield:
+                        steps: int = 2000, lr: float = 0.05, nodes: int = 20,
+                        start: tuple[np.ndarray, np.ndarray] | None = None) -> StrictHopfield:
     """Maximum-likelihood strict generalized Hopfield model with ``patterns`` (1..3)
     attractive patterns for configurations ``x`` (T, N) in {0,1} or ±1: ``steps`` Adam steps
     (cosine-decayed from ``lr``) on the exact objective, log Z on a ``nodes``-per-axis
     lattice that follows the mass every step; the best parameters are kept and their log Z
-    is recomputed on a lattice twice as fine. (A quasi-Newton line search is no good here:
+    is recomputed on a lattice twice as fine. ``start``: (b, W) to begin from instead of the
+    independent model and the covariance's top eigenvectors (restarts). (A quasi-Newton line search is no good here:
     far from the current lattice log Z would be underestimated.)"""
     import torch
 
@@ -181,6 +183,8 @@ def fit_strict_hopfield(x: np.ndarray, patterns: int, encoding: str | None = Non
         b0 = np.log(q / (1 - q))
     evals, evecs = np.linalg.eigh(np.cov(v.T) + 1e-9 * np.eye(n))
     w0 = evecs[:, ::-1][:, :patterns] * 0.5  # |W_μ| = 0.5: couplings ~0.25/N to start
+    if start is not None:  # (b, W) given by the caller
+        b0, w0 = (np.asarray(a, np.float64).copy() for a in start)
     bt = torch.tensor(b0, dtype=torch.float64, requires_grad=True)
     wt = torch.tensor(w0, dtype=torch.float64, requires_grad=True)
     mt, ct = torch.tensor(m), torch.tensor(c)

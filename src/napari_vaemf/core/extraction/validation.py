@@ -22,7 +22,9 @@ import numpy as np
 
 from napari_vaemf.core import stats
 from napari_vaemf.core.baselines import IndependentModel, fit_cms, fit_rbm
+from napari_vaemf.core.baselines._signed import fit_signed_hopfield
 from napari_vaemf.core.baselines._strict import fit_strict_hopfield
+from napari_vaemf.core.extraction.energy import energy_of
 from napari_vaemf.core.errors import ParameterError
 from napari_vaemf.core.extraction import Extraction, extract, theory_model
 from napari_vaemf.core.extraction._settings import ValidationSettings
@@ -90,7 +92,10 @@ def validate(
         "cms": lambda: fit_cms(x_train, n_patterns=s.cms_patterns or k, fit_fields=True, seed=s.seed),
         "rbm": lambda: fit_rbm(x_train, n_hidden=s.rbm_hidden or 2 * k, seed=s.seed),
         **{f"hopfield{p}": (lambda p=p: fit_strict_hopfield(x_train, p, fit.encoding)) for p in (1, 2, 3)},
+        "hopfield-signed": lambda: fit_signed_hopfield(x_train, 3, 3, fit.encoding, seed=s.seed),
     }
+    if getattr(fit, "method", None) == "exact" and hasattr(fit, "grid"):
+        steps.append(("energy", lambda: energy_of(fit)))  # the read-off energy, sampled exactly
     if x_train is not None:
         steps += [(b, builders[b]) for b in s.baselines]
     for i, (name, build) in enumerate(steps):
@@ -120,10 +125,18 @@ def validate(
             samples = model.sample(s.samples, seed=s.seed)
             row.update(theory=ex.theory, n_parameters=model.n_parameters,
                        test_loglik_nats=model.loglik(x_test), consistency=ex.consistency)
+        elif name == "energy":  # E(x) = -b·x - F(Wᵀx): as many free numbers as the decoder
+            model = build()
+            samples = model.sample(s.samples, seed=s.seed)
+            row.update(n_parameters=vae_parameters(fit)["n_parameters"],
+                       test_loglik_nats=float(np.mean(model.log_prob(x_test))),
+                       estimate=f"{s.samples} exact samples of energy.npz")
         else:
             model = build()
             samples = model.sample(s.samples, seed=s.seed)
             row.update(n_parameters=model.n_parameters, test_loglik_nats=model.loglik(x_test))
+            if hasattr(model, "log_z_spread"):
+                row["log_z_spread"] = float(model.log_z_spread)
         st = st if st is not None else stats.population_stats(samples, tri)
         out.stats[name] = st
         row.update(stats.compare(st, data))
