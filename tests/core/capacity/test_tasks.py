@@ -84,9 +84,14 @@ def _workers():
 
 
 @pytest.mark.slow
-def test_local_cluster_gives_the_serial_numbers_and_survives_a_dead_worker(x):
+def test_local_cluster_gives_the_serial_numbers_and_survives_a_dead_worker(x, monkeypatch):
+    from napari_vaemf.core.capacity import _dask
+
     st = _settings(seeds=3, epochs=8)
     serial = _sweep(x, st)
+    started = []
+    real_client = _dask._client
+    monkeypatch.setattr(_dask, "_client", lambda spec: started.append(spec) or real_client(spec))
     job = capacity_sweep(x, "spin", settings=replace(st, scheduler="local:2"))
     killed = []
     try:
@@ -104,3 +109,6 @@ def test_local_cluster_gives_the_serial_numbers_and_survives_a_dead_worker(x):
     b = np.array([p.test_loglik_nats for p in dask.points])
     assert np.allclose(a, b, atol=1e-6, rtol=0)
     assert dask.latents_needed == serial.latents_needed
+    # every stage of the sweep (K = 1, then K = 2) ran on the one cluster the sweep started
+    assert len({p.latents for p in dask.points}) >= 2 and started == ["local:2"]
+    assert not _dask._SESSIONS  # closed with the sweep

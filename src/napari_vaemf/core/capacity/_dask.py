@@ -15,7 +15,8 @@ when a task has finished, so no partial result is ever written.
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 from napari_vaemf.core.errors import ParameterError
 from napari_vaemf.core.progress import Job, Progress
@@ -61,16 +62,46 @@ def _client(spec: str):
         raise ParameterError(f"--scheduler {arg}: cannot reach a Dask scheduler ({err})") from err
 
 
+_SESSIONS: dict[str, tuple] = {}  # scheduler spec -> (client, cluster) held by scheduler_session
+
+
+@contextmanager
+def scheduler_session(spec: str) -> Iterator[None]:
+    """Keep one client (and, for ``local:N``, one LocalCluster) for every
+    :func:`run_on_dask` call on ``spec`` inside the block: a sweep's stages (K = 1, then 2,
+    ...) share the workers instead of starting a cluster each. Serial: nothing to hold.
+    The client is made at the first stage that needs it and closed when the block ends."""
+    if parse_scheduler(spec)[0] == "serial" or spec in _SESSIONS:
+        yield
+        return
+    _SESSIONS[spec] = (None, None)
+    try:
+        yield
+    finally:
+        client, cluster = _SESSIONS.pop(spec)
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+
+
 def run_on_dask(spec: str, tasks: list, data, on_done: Callable[[object, dict], None]) -> Job[None]:
     """Run ``tasks`` (FitTask) on the Dask scheduler ``spec``; ``on_done(task, result)`` is
-    called here, in completion order; yields one Progress record per finished fit."""
+    called here, in completion order; yields one Progress record per finished fit. Inside a
+    :func:`scheduler_session` the session's client is used (made here the first time) and
+    kept open; outside, a client is made for these tasks and closed after them."""
     from distributed import as_completed
 
     from napari_vaemf.core.capacity._tasks import run_task
 
-    client, cluster = _client(spec)
+    held = spec in _SESSIONS
+    client, cluster = _SESSIONS[spec] if held else (None, None)
+    if client is None:
+        client, cluster = _client(spec)
+        if held:
+            _SESSIONS[spec] = (client, cluster)
     try:
-        shared = client.scatter(data, broadcast=True)
+        shared = client.scatter(data, broadcast=True, hash=False)  # a fresh key per stage
         # larger K trains longer: start those first, so no worker waits on one long last fit
         futures = {client.submit(run_task, t, shared, 1, key=f"vaemf-{t.name}-{id(data)}",
                                  pure=False, retries=2, priority=t.latents): t for t in tasks}
@@ -87,6 +118,7 @@ def run_on_dask(spec: str, tasks: list, data, on_done: Callable[[object, dict], 
         finally:  # stopped early (closed generator): cancel what is left
             client.cancel([f for f in futures if not f.done()])
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        if not held:
+            client.close()
+            if cluster is not None:
+                cluster.close()

@@ -25,6 +25,7 @@ from napari_vaemf.core.capacity._infonce import InfoNCEConfig, infonce_bipartite
 from napari_vaemf.core.capacity._partitions import Bipartition, default_partitions
 from napari_vaemf.core.capacity._report import CapacityReport, SweepPoint, headline_mi
 from napari_vaemf.core.capacity._settings import CapacitySettings
+from napari_vaemf.core.capacity._dask import scheduler_session
 from napari_vaemf.core.capacity._control import independent_loglik, restart_consistency, shuffle_surrogate
 from napari_vaemf.core.capacity._sizes import sublattice_rule
 from napari_vaemf.core.capacity._stages import exact_reach, run_tasks, walk_k
@@ -121,67 +122,68 @@ def capacity_sweep(x: np.ndarray, encoding: str, k_max: int | None = None,
     A generator yielding :class:`Progress`; closing it stops at the next yield.
     """
     st = settings or CapacitySettings()
-    k_max = st.k_max if k_max is None else int(k_max)
-    seeds = st.seeds if seeds is None else int(seeds)
-    if k_max < 1 or seeds < 1:
-        raise ParameterError(f"need k_max >= 1 and seeds >= 1, got {k_max}, {seeds}")
-    x = np.asarray(x)
-    t, n = x.shape[0], x.shape[1]
-    if test_index is None:  # plain arrays: the i.i.d. rule (recordings come with a split)
-        test_index, _ = heldout_split(t, st.test_fraction, st.seed, iid=True)
-    test_index = np.asarray(test_index, dtype=np.int64)
-    train_mask = np.ones(t, bool)
-    train_mask[test_index] = False
-    x_train, x_test = x[train_mask], x[test_index]
-    parts = partitions or default_partitions(n, st.layout, st.random_partitions, st.seed)
-    mi = yield from data_bipartite_mi(x, encoding, parts, st.infonce,
-                                      InfoNCEConfig(steps=st.infonce_steps, seed=st.seed),
-                                      directions)
-    mi = list(reference or []) + mi
-    base = config or st.vae_config(len(x_train))
-    data = TaskData(x_train, x_test, encoding, base, tuple(st.decoders), st.rate_threshold_nats,
-                    parts[0] if st.model_mi else None, st.model_mi_samples,
-                    stats.population_stats(x_test.astype(np.float64), np.zeros((0, 3), np.int64))
-                    if encoding != "vector" else None, "vae")
-    results, stop, engine, why, exact_stage = yield from _walk_engines(data, k_max, seeds, st,
-                                                                     store, config is None)
-    base = data.base if engine == "vae" else _exact_base(data.base, st, config is None)
-    points = [SweepPoint(**r["point"]) for _, r in sorted(results.items(),
-                                                            key=lambda kv: (kv[0].latents,
-                                                                            kv[0].restart))]
-    per_sample = {(task.latents, task.restart): r["per_sample"] for task, r in results.items()}
-    report = CapacityReport(points, mi, None, True, 0.0,
-                            settings={**asdict(st), "k_max": k_max, "seeds": seeds,
-                                      "vae": base.to_dict(), "n_units": int(n),
-                                      "engine": engine, "engine_reason": why,
-                                      "loglik": "exact" if engine == "exact" else "bound",
-                                      "latents_fitted": sorted({p.latents for p in points}),
-                                      "stopped": stop, "exact_stage": exact_stage,
-                                      "n_train": int(x_train.shape[0]),
-                                      "n_test": int(x_test.shape[0]),
-                                      "partitions": [p.name for p in parts]})
-    head = headline_mi(mi)
-    rows = report.per_k()
-    chosen = {r["latents"]: r["selected_seed"] - base.seed for r in rows}
-    best_k = max(rows, key=lambda r: r["test_loglik_nats"])["latents"]
-    for r in rows:  # paired standard error of (K - best K) on the same held-out samples
-        d = per_sample[(r["latents"], chosen[r["latents"]])] - per_sample[(best_k, chosen[best_k])]
-        r["paired_se_nats"] = float(d.std(ddof=1) / np.sqrt(d.size)) if d.size > 1 else 0.0
-        report.paired_se[r["latents"]] = r["paired_se_nats"]
-    needed, mf, tol, reasons = decide(rows, head["lower"], st.tolerance_nats,
-                                      st.rel_tolerance)
-    report.latents_needed, report.mean_field = needed, mf
-    report.tolerance_nats, report.reasons = tol, reasons
-    if stop:
-        report.reasons.append(stop)
-    report.consistency = _consistency(results, seeds)
-    if st.size_rule and isinstance(st.layout, tuple) and st.layout[0] >= 8:
-        report.sizes = yield from sublattice_rule(x, encoding, test_index, st, config, report,
-                                                  k_max, seeds, store)
-    if st.control == "shuffle" and encoding != "vector":
-        report.control = yield from _shuffle_control(x, test_index, encoding, data, st, report,
-                                                     repeats, store)
-    return report
+    with scheduler_session(st.scheduler):  # one Dask cluster for every stage of the sweep
+        k_max = st.k_max if k_max is None else int(k_max)
+        seeds = st.seeds if seeds is None else int(seeds)
+        if k_max < 1 or seeds < 1:
+            raise ParameterError(f"need k_max >= 1 and seeds >= 1, got {k_max}, {seeds}")
+        x = np.asarray(x)
+        t, n = x.shape[0], x.shape[1]
+        if test_index is None:  # plain arrays: the i.i.d. rule (recordings come with a split)
+            test_index, _ = heldout_split(t, st.test_fraction, st.seed, iid=True)
+        test_index = np.asarray(test_index, dtype=np.int64)
+        train_mask = np.ones(t, bool)
+        train_mask[test_index] = False
+        x_train, x_test = x[train_mask], x[test_index]
+        parts = partitions or default_partitions(n, st.layout, st.random_partitions, st.seed)
+        mi = yield from data_bipartite_mi(x, encoding, parts, st.infonce,
+                                          InfoNCEConfig(steps=st.infonce_steps, seed=st.seed),
+                                          directions)
+        mi = list(reference or []) + mi
+        base = config or st.vae_config(len(x_train))
+        data = TaskData(x_train, x_test, encoding, base, tuple(st.decoders), st.rate_threshold_nats,
+                        parts[0] if st.model_mi else None, st.model_mi_samples,
+                        stats.population_stats(x_test.astype(np.float64), np.zeros((0, 3), np.int64))
+                        if encoding != "vector" else None, "vae")
+        results, stop, engine, why, exact_stage = yield from _walk_engines(data, k_max, seeds, st,
+                                                                         store, config is None)
+        base = data.base if engine == "vae" else _exact_base(data.base, st, config is None)
+        points = [SweepPoint(**r["point"]) for _, r in sorted(results.items(),
+                                                                key=lambda kv: (kv[0].latents,
+                                                                                kv[0].restart))]
+        per_sample = {(task.latents, task.restart): r["per_sample"] for task, r in results.items()}
+        report = CapacityReport(points, mi, None, True, 0.0,
+                                settings={**asdict(st), "k_max": k_max, "seeds": seeds,
+                                          "vae": base.to_dict(), "n_units": int(n),
+                                          "engine": engine, "engine_reason": why,
+                                          "loglik": "exact" if engine == "exact" else "bound",
+                                          "latents_fitted": sorted({p.latents for p in points}),
+                                          "stopped": stop, "exact_stage": exact_stage,
+                                          "n_train": int(x_train.shape[0]),
+                                          "n_test": int(x_test.shape[0]),
+                                          "partitions": [p.name for p in parts]})
+        head = headline_mi(mi)
+        rows = report.per_k()
+        chosen = {r["latents"]: r["selected_seed"] - base.seed for r in rows}
+        best_k = max(rows, key=lambda r: r["test_loglik_nats"])["latents"]
+        for r in rows:  # paired standard error of (K - best K) on the same held-out samples
+            d = per_sample[(r["latents"], chosen[r["latents"]])] - per_sample[(best_k, chosen[best_k])]
+            r["paired_se_nats"] = float(d.std(ddof=1) / np.sqrt(d.size)) if d.size > 1 else 0.0
+            report.paired_se[r["latents"]] = r["paired_se_nats"]
+        needed, mf, tol, reasons = decide(rows, head["lower"], st.tolerance_nats,
+                                          st.rel_tolerance)
+        report.latents_needed, report.mean_field = needed, mf
+        report.tolerance_nats, report.reasons = tol, reasons
+        if stop:
+            report.reasons.append(stop)
+        report.consistency = _consistency(results, seeds)
+        if st.size_rule and isinstance(st.layout, tuple) and st.layout[0] >= 8:
+            report.sizes = yield from sublattice_rule(x, encoding, test_index, st, config, report,
+                                                      k_max, seeds, store)
+        if st.control == "shuffle" and encoding != "vector":
+            report.control = yield from _shuffle_control(x, test_index, encoding, data, st, report,
+                                                         repeats, store)
+        return report
 
 
 def _exact_base(base, st: CapacitySettings, defaults: bool):
