@@ -1,9 +1,12 @@
 """`vaemf` as a user runs it, for the acceptance scripts: a subprocess of this interpreter."""
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 
 def vaemf(*args: str) -> tuple[float, str]:
@@ -15,3 +18,10 @@ def vaemf(*args: str) -> tuple[float, str]:
     if done.returncode:
         raise SystemExit(f"vaemf {' '.join(args)} failed: {done.stderr.strip()[-2000:]}")
     return time.perf_counter() - t0, done.stdout.strip()
+
+
+def write_result(path: Path, result: dict) -> None:
+    """Write an acceptance result as JSON, with the machine's size and load stated."""
+    out = {**result, "cpu_count": os.cpu_count(), "load_average_1min_at_end": os.getloadavg()[0]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out, indent=1, default=float) + "\n")

@@ -12,12 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import tempfile
 from pathlib import Path
 
-from _vaemf_cli import vaemf
+from _vaemf_cli import vaemf, write_result
 
 
 def main(argv=None) -> int:
@@ -48,11 +47,8 @@ def main(argv=None) -> int:
                              "fit_seconds": fit_s, "extract_seconds": ex_s, "cli": fit_line,
                              "within_3_percent": abs(got / bj - 1) <= 0.03}
             logging.info("βJ %.2f -> %.4f (%+.2f %%)", bj, got, 100 * (got / bj - 1))
-    out = {"n": args.n, "samples": args.samples, "rows": rows, "cpu_count": os.cpu_count(),
-           "load_average_1min_at_end": os.getloadavg()[0],
-           "command": "python scripts/default_readoff_cw.py " + " ".join(argv or sys.argv[1:])}
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(out, indent=1, default=float) + "\n")
+    write_result(args.output, {"n": args.n, "samples": args.samples, "rows": rows, "command":
+                               "python scripts/default_readoff_cw.py " + " ".join(argv or sys.argv[1:])})
     logging.info("wrote %s", args.output)
     return 0
 

@@ -13,11 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import tempfile
 from pathlib import Path
 
-from _vaemf_cli import vaemf
+from _vaemf_cli import vaemf, write_result
 from extraction_hopfield import REGIMES as HOPFIELD_REGIMES
 
 import numpy as np
@@ -79,11 +78,8 @@ def main(argv=None) -> int:
         for i, name in enumerate(names):
             rows[name] = run_regime(name, REGIMES[name], args.seed + list(REGIMES).index(name),
                                     Path(tmp))
-            out = {"rows": rows, "cpu_count": os.cpu_count(),
-                   "load_average_1min_at_end": os.getloadavg()[0],
-                   "command": "python scripts/default_readoff_hopfield.py --regimes all"}
-            args.output.parent.mkdir(parents=True, exist_ok=True)
-            args.output.write_text(json.dumps(out, indent=1, default=float) + "\n")
+            write_result(args.output, {"rows": rows, "command":
+                                       "python scripts/default_readoff_hopfield.py --regimes all"})
     logging.info("wrote %s", args.output)
     return 0
 
