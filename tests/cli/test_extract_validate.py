@@ -119,7 +119,7 @@ def test_validate_an_exact_fit_against_the_strict_hopfield_model(run_dir, tmp_pa
     # Hopfield data: the strict model with the true number of patterns beats independent units
     assert rows["hopfield2"]["test_loglik_nats"] > rows["independent"]["test_loglik_nats"] + 0.5
     assert rows["hopfield2"]["cov_corr"] > 0.9
-    # the signed model (3 + 3 patterns, pseudo-likelihood, AIS log Z) contains the strict one
+    # the signed model (3 + 3 patterns from the strict start, persistent chains, AIS log Z)
     signed = rows["hopfield-signed"]
     assert signed["n_parameters"] == 24 * 7 and signed["log_z_spread"] < 0.05
     assert signed["test_loglik_nats"] > rows["hopfield2"]["test_loglik_nats"] - 0.05

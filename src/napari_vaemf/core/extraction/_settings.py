@@ -17,7 +17,7 @@ THEORIES = ("curie-weiss", "hopfield", "maier-saupe", "generalized-hopfield")
 BASELINES = ("independent", "cms", "rbm")  # the default rows
 # every baseline validate knows: the defaults and the strict generalized Hopfield models with
 # P = 1, 2, 3 attractive patterns (exact maximum likelihood through the HS integral), and
-# hopfield-signed: 3 attractive + 3 repulsive patterns (pseudo-likelihood, log Z by AIS)
+# hopfield-signed: 3 attractive + 3 repulsive patterns (persistent Gibbs chains, log Z by AIS)
 KNOWN_BASELINES = (*BASELINES, "hopfield1", "hopfield2", "hopfield3", "hopfield-signed")
 
 Theory = Literal["curie-weiss", "hopfield", "maier-saupe", "generalized-hopfield"]
@@ -63,7 +63,7 @@ class ValidationSettings:
 
     samples: int = 100000  # configurations drawn from every model
     latent_draws: int = 1000000  # prior draws z for the VAE's statistics exact given z (0: sampled only; capped for large N)
-    baselines: tuple[str, ...] = BASELINES  # baselines fitted on the training data (independent, cms, rbm; also hopfield1, hopfield2, hopfield3: strict Hopfield, exact maximum likelihood; hopfield-signed: 3 attractive + 3 repulsive patterns, pseudo-likelihood, log Z by AIS)
+    baselines: tuple[str, ...] = BASELINES  # baselines fitted on the training data (independent, cms, rbm; also hopfield1, hopfield2, hopfield3: strict Hopfield, exact maximum likelihood; hopfield-signed: 3 attractive + 3 repulsive patterns, persistent Gibbs chains, log Z by AIS)
     cms_patterns: int | None = None  # CMS patterns (default: the fit's K)
     rbm_hidden: int | None = None  # RBM hidden units (default: 2K)
     max_triplets: int = 2000  # triplets compared (random subset, fixed by seed)
