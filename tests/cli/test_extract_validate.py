@@ -121,7 +121,8 @@ def test_validate_an_exact_fit_against_the_strict_hopfield_model(run_dir, tmp_pa
     assert rows["hopfield2"]["cov_corr"] > 0.9
     # the signed model (3 + 3 patterns from the strict start, persistent chains, AIS log Z)
     signed = rows["hopfield-signed"]
-    assert signed["n_parameters"] == 24 * 7 and signed["log_z_spread"] < 0.05
+    # (or, where its chains lowered the likelihood, the strict P = 3 start without repulsion)
+    assert signed["n_parameters"] in (24 * 4, 24 * 7) and signed["log_z_spread"] < 0.05
     assert signed["test_loglik_nats"] > rows["hopfield2"]["test_loglik_nats"] - 0.05
     # the read-off energy is the exact fit's own model: the same log-likelihood, sampled exactly
     assert rows["energy"]["test_loglik_nats"] == pytest.approx(rows["vae"]["test_loglik_nats"], abs=1e-6)

@@ -9,7 +9,10 @@ model's exact maximum likelihood (b, W) and small repulsive patterns along the b
 eigenvectors of the covariance, then follows the likelihood gradient with persistent Gibbs
 chains (persistent contrastive divergence): ∂/∂b = m_data − m_model, ∂/∂W = (C_data −
 C_model) W, ∂/∂V = −(C_data − C_model) V, the model moments from chains that carry over
-between steps; the parameters are averaged over the last quarter of the steps.
+between steps; the parameters are averaged over the last quarter of the steps. Where the chains cannot mix (the retrieval states of a Hopfield network
+are separated by barriers that grow with N), their moments are biased and the result can be
+worse than the start: the fit keeps whichever of the two has the higher training
+log-likelihood (``model.kept_start``).
 (Pseudo-likelihood, the other consistent route, was tried and rejected: on sparse recordings
 its optimum gives the all-active state most of the mass, which no data conditional sees.)
 The held-out log-likelihood needs log Z: annealed importance sampling from the independent
@@ -102,6 +105,15 @@ def fit_signed_hopfield(x: np.ndarray, attractive: int = 3, repulsive: int = 3,
     model = HopfieldModel(h=b, xi=w * math.sqrt(n), xr=r * math.sqrt(n), encoding=encoding)
     model._log_z = 0.5 * (z1 + z2)
     model.log_z_spread = abs(z1 - z2)
+    model.kept_start = False
+    start = strict.loglik(x)  # exact: the strict model's log Z is the HS lattice's
+    if model.loglik(x) < start:  # the chains did not mix (e.g. between retrieval states)
+        log.info("hopfield-signed: the chains lowered the training log-likelihood (%.4f < %.4f "
+                 "of the strict start); keeping the start, with no repulsive pattern",
+                 model.loglik(x), start)
+        model = HopfieldModel(h=strict.b.copy(), xi=strict.w * math.sqrt(n),
+                              xr=None, encoding=encoding)
+        model._log_z, model.log_z_spread, model.kept_start = strict.log_z, 0.0, True
     log.info("hopfield-signed %d+%d: log Z %.4f (AIS spread %.4f), train log-lik %.4f",
              w.shape[1], r.shape[1], model._log_z, model.log_z_spread, model.loglik(x))
     return model
