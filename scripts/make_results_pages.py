@@ -71,7 +71,10 @@ COMMANDS: dict[str, list[str]] = {
     "exact_acceptance_cw.json": ["python scripts/exact_acceptance.py cw --seeds 101 102 103"],
     "exact_acceptance_retina.json": ["python scripts/exact_acceptance.py retina --repeats 3"],
     "bench_exact_default.json": ["python benchmarks/bench_exact_default.py"],
-    "capacity_defaults.json": ["python scripts/capacity_defaults.py cw hopfield ising retina"],
+    "capacity_defaults.json": ["python scripts/capacity_defaults.py cw hopfield ising retina retina-shuffle"],
+    "theory_table.json": ["python scripts/theory_table.py hopfield",
+                          "python scripts/theory_table.py retina --keep runs",
+                          "xvfb-run -a python scripts/theory_screenshot.py --data runs/retina/even.mat --run runs/retina/run"],
     "default_readoff_hopfield.json": ["python scripts/default_readoff_hopfield.py --regimes all"],
     "energy_retina.json": ["python scripts/energy_acceptance.py"],
     "default_readoff_cw.json": ["python scripts/default_readoff_cw.py"],
@@ -840,6 +843,17 @@ def capacity_defaults_section(d: dict) -> str:
                    f"{', '.join(f(v) for v in sz['needed_rate'])} nats at N = "
                    f"{', '.join(str(v) for v in sz['sizes'])} (MI grows: {sz['mi_grows']}, rate "
                    f"grows: {sz['rate_grows']}).\n")
+    for name, r in d["cases"].items():
+        c = r.get("control")
+        if c:
+            lo, hi = c["surrogate_bipartite_mi_interval"]
+            out.append(f"\nShuffle control ({name}; surrogates: {c['surrogate']}): likelihood "
+                       f"gain over independent units {f(c['gain_over_independent_nats'])} nats/bin "
+                       f"for the data, {f(c['surrogate_gain_over_independent_nats'])} for its "
+                       f"surrogates (coordination beyond the kept structure: "
+                       f"{f(c['gain_over_independent_nats'] - c['surrogate_gain_over_independent_nats'])}); "
+                       f"bipartite MI {f(c['bipartite_mi_nats'])} vs {f(c['surrogate_bipartite_mi_nats'])} "
+                       f"nats (surrogate interval {f(lo)}-{f(hi)}).\n")
     out.append("\n" + commands("capacity_defaults.json") + "\n" + source("capacity_defaults.json") + "\n")
     return "".join(out)
 
@@ -850,7 +864,19 @@ PAGES = {
     "read-off.md": ("Theory read-off on solvable models", readoff_page),
     "salamander.md": ("Salamander retina", salamander_page),
     "fits-and-benchmarks.md": ("VAE fits and benchmarks", unrecorded_page),
+    "theory.md": ("The theory of a recording: energy, attractors, strict Hopfield",
+                  lambda: theory_page()),
 }
+
+
+def theory_page() -> str:
+    """docs/results/theory.md (scripts/_results_theory.py, given this module's helpers)."""
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    import _results_theory
+
+    return _results_theory.page(globals())
 
 
 def index_page() -> str:

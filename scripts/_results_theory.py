@@ -1,0 +1,123 @@
+"""docs/results/theory.md from results/theory_table.json (called by make_results_pages.py).
+
+``page(h)`` takes the helpers of make_results_pages (``table``, ``f``, ``commands``,
+``source``, ``header``, ``load``, ``RESULTS``) as a dict, so the two stay one generator.
+"""
+from __future__ import annotations
+
+NAME = "theory_table.json"
+ROWS = [  # (validation row, label)
+    ("vae", "VAE, exact (grid model)"),
+    ("vae_samples", "VAE, sampled configurations"),
+    ("energy", "read-off energy (energy.npz, exact samples)"),
+    ("theory", "generalized Hopfield read-off (quadratic, calibrated)"),
+    ("hopfield1", "strict Hopfield P = 1"),
+    ("hopfield2", "strict Hopfield P = 2"),
+    ("hopfield3", "strict Hopfield P = 3"),
+    ("hopfield-signed", "Hopfield 3 attractive + 3 repulsive"),
+    ("cms", "CMS (PCA generalized Hopfield)"),
+    ("rbm", "RBM, H hidden units"),
+    ("independent", "independent units"),
+]
+HEAD = ["model", "rates rel. RMS", "cov. corr.", "KL(P_K)", "triplet corr.",
+        "held-out log-lik", "parameters", "seconds"]
+
+
+def _row(h: dict, label: str, m: dict | None, seconds=None) -> list:
+    f = h["f"]
+    if m is None:
+        return [label] + ["–"] * (len(HEAD) - 1)
+    secs = seconds if seconds is not None else m.get("seconds")
+    return [label, f(m.get("rates_rel_rms"), 4), f(m.get("cov_corr"), 4), f(m.get("kl_pk"), 5),
+            f(m.get("triplet_corr"), 3), f(m.get("test_loglik_nats"), 4),
+            f"{int(m['n_parameters']):,}" if m.get("n_parameters") is not None else "–",
+            f(secs, 0)]
+
+
+def _table(h: dict, case: dict) -> str:
+    models = case["models"]
+    fit = case["fit"]
+    rows = []
+    for key, label in ROWS:
+        if key == "rbm":
+            label = f"RBM, {case['rbm_hidden']} hidden units (the energy's H)"
+        secs = fit["fit_seconds"] if key == "vae" else (
+            fit["extract_seconds"] if key == "energy" else None)
+        rows.append(_row(h, label, models.get(key), secs))
+    for key, label in (("noise_floor", "noise floor: two halves of the test data"),
+                       ("noise_floor_train_test", "noise floor: training vs test data")):
+        if case.get(key):
+            rows.append(_row(h, label, case[key], None)[:5] + ["–", "–", "–"])
+    return h["table"](HEAD, rows)
+
+
+def _attractors(h: dict, case: dict) -> str:
+    f = h["f"]
+    fit = case["fit"]
+    silent = fit["silent_state"]
+    lines = [f"- All-silent state: an attractor: {'yes' if silent['is_attractor'] else 'no'}; "
+             f"its basin holds {100 * silent['fraction']:.2f} % of the bins.\n"]
+    for i, a in enumerate(fit["attractors"][:8]):
+        units = [j for j, v in enumerate(a["pattern"]) if v]
+        lines.append(f"- Attractor {i + 1}: units {units}; {100 * a['fraction']:.3f} % of all bins, "
+                     f"{100 * a['fraction_nonsilent']:.1f} % of the non-silent ones; E = "
+                     f"{f(a['energy'], 2)}.\n")
+    if len(fit["attractors"]) > 8:
+        lines.append(f"- … {len(fit['attractors']) - 8} more.\n")
+    m = case.get("attractor_match")
+    if m:
+        ab, ba = m["first_in_second"], m["second_in_first"]
+        lines.append(f"\nTwo seeds (0 and 1): the non-silent attractors covering "
+                     f"{100 * ab['covered']:.0f} % of seed 0's non-silent bins ({ab['count']} of "
+                     f"them) match seed 1's in {100 * ab['agreement']:.0f} % of their units; the "
+                     f"other way {100 * ba['agreement']:.0f} % ({ba['count']} covering "
+                     f"{100 * ba['covered']:.0f} %). Aim: ≥ 90 %.\n")
+    return "".join(lines)
+
+
+def _quadratic(h: dict, fit: dict) -> str:
+    f, q = h["f"], fit["quadratic"]
+    return (f"Quadratic share (`extraction.json`): {f(fit['quadratic_share'])} = (strict P = "
+            f"{q['patterns']}: {f(q['strict_loglik'], 4)} − independent {f(q['independent_loglik'], 4)}) "
+            f"/ (energy {f(q['energy_loglik'], 4)} − independent), on the fit's own held-out rows.\n")
+
+
+def page(h: dict) -> str:
+    out = [h["header"](
+        "The theory of a recording: energy, attractors, strict Hopfield",
+        "Every model judged on held-out data by one command, `vaemf validate`, beside the "
+        "read-off energy's attractors and quadratic share from `vaemf extract --theory "
+        "generalized-hopfield`; all with default settings (`vaemf fit --latents K`).")]
+    if not (h["RESULTS"] / NAME).exists():
+        return "".join(out) + "\nNo results yet: run the command below.\n\n" + h["commands"](NAME)
+    d = h["load"](NAME)["cases"]
+    r = d.get("retina")
+    if r:
+        out.append("\n## Salamander retina (50 cells): even repeats fitted, odd repeats judged\n\n"
+                   "`vaemf fit EVEN -o RUN --latents 2`, `vaemf extract RUN --theory "
+                   "generalized-hopfield`, `vaemf validate RUN --data RETINA --split odd-repeats "
+                   "--baselines independent,cms,rbm,hopfield1,hopfield2,hopfield3,hopfield-signed "
+                   "--rbm-hidden H`. Seconds: the fit's wall time for the VAE, the read-off's for the "
+                   "energy, fitting and sampling for the others.\n\n")
+        out.append(_table(h, r))
+        out.append("\n" + _quadratic(h, r["fit"]) + "\n### Attractors (zero-temperature descent "
+                   "from every bin of the fitted recording)\n\n" + _attractors(h, r))
+        out.append("\n![Theory widget on the retina: basin track under the raster, attractor "
+                   "image beside it, K = 2 landscape with the recording's trajectory]"
+                   "(../screenshots/theory_energy_retina.png)\n")
+    hop = d.get("hopfield")
+    if hop:
+        f = h["f"]
+        out.append("\n## Hopfield equilibrium samples (N = 100, P = 3, β = 1.4)\n\n"
+                   "50,000 training samples, 20,000 test samples of the same patterns; `vaemf fit "
+                   "TRAIN -o RUN --latents 3` and the same read-off and validation (`--data TEST "
+                   "--train TRAIN`).\n\n")
+        out.append(_table(h, hop))
+        out.append(f"\nTruth (exact HS lattice): held-out {f(hop['truth_test_loglik_nats'], 4)}; "
+                   f"strict P = 3 {f(hop['strict_test_loglik_nats'], 4)} (patterns "
+                   f"{100 * hop['strict_bits']:.1f} % bits right); read-off energy "
+                   f"{f(hop['energy_test_loglik_nats'], 4)} (its attractors "
+                   f"{100 * hop['energy_attractor_bits']:.1f} % bits right). Aims: 100 % bits, "
+                   f"within 0.01 nats of the truth.\n\n" + _quadratic(h, hop["fit"]))
+    out.append("\n" + h["commands"](NAME) + "\n" + h["source"](NAME) + "\n")
+    return "".join(out)
