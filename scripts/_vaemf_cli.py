@@ -25,3 +25,11 @@ def write_result(path: Path, result: dict) -> None:
     out = {**result, "cpu_count": os.cpu_count(), "load_average_1min_at_end": os.getloadavg()[0]}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=1, default=float) + "\n")
+
+
+def write_cases(path: Path, script: str, rows: dict) -> None:
+    """Write the cases of a multi-case script as ``{"script": the command that makes them
+    all, "cases": rows}`` (rewritten after each case, so a stopped run keeps the finished)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"script": f"python {script} " + " ".join(sorted(rows)),
+                                "cases": rows}, indent=1, default=str) + "\n")

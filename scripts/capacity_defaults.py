@@ -25,7 +25,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from _vaemf_cli import vaemf
+from _vaemf_cli import vaemf, write_cases
 
 DATA = (Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
         / "marre2014-salamander-retina-50" / "original_data_num_neurons_50_1.mat")
@@ -96,10 +96,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="vaemf-capacity-") as tmp:
         for name in args.cases:
             rows[name] = run_case(name, Path(tmp))
-            args.output.parent.mkdir(parents=True, exist_ok=True)
-            args.output.write_text(json.dumps(
-                {"script": "python scripts/capacity_defaults.py " + " ".join(sorted(rows)),
-                 "cases": rows}, indent=1, default=str) + "\n")
+            write_cases(args.output, "scripts/capacity_defaults.py", rows)
     logging.info("wrote %s", args.output)
 
 

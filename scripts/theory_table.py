@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _vaemf_cli import vaemf
+from _vaemf_cli import vaemf, write_cases
 
 DATA = (Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
         / "marre2014-salamander-retina-50" / "original_data_num_neurons_50_1.mat")
@@ -134,10 +134,7 @@ def main() -> None:
             case_dir.mkdir(parents=True)
             rows[name] = {**{"retina": retina, "hopfield": hopfield}[name](case_dir),
                           "load_average_1min_at_end": os.getloadavg()[0], "cpu_count": os.cpu_count()}
-            args.output.parent.mkdir(parents=True, exist_ok=True)
-            args.output.write_text(json.dumps(
-                {"script": "python scripts/theory_table.py " + " ".join(sorted(rows)),
-                 "cases": rows}, indent=1, default=str) + "\n")
+            write_cases(args.output, "scripts/theory_table.py", rows)
     logging.info("wrote %s", args.output)
 
 
