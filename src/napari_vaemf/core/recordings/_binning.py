@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import InputError, ParameterError
 from ..limits import MAX_BINS, check_alloc
+from ._filetimes import FileTimes
 
 __all__ = [
     "SpikeTrains",
@@ -29,6 +30,9 @@ __all__ = [
     "count_dtype",
     "n_bins_for",
     "check_bin_size",
+    "spikes_in",
+    "spike_window",
+    "unit_bins",
 ]
 
 log = logging.getLogger(__name__)
@@ -41,7 +45,7 @@ DEFAULT_CHUNK_BINS = 65536
 class SpikeTrains:
     """Spike times of several units, stored flat (unit after unit) like NWB's ragged arrays."""
 
-    times: np.ndarray  # (n_spikes,) float64 seconds, unit after unit, sorted within each unit
+    times: Any  # (n_spikes,) float64 seconds, unit after unit, sorted within each unit; a FileTimes for trains left in their file
     ends: np.ndarray  # (n_units,) int64 end offset of each unit in `times` (NWB spike_times_index)
     units: dict[str, np.ndarray] = field(default_factory=dict)  # per-unit columns, always "id"
     source: Path | None = None  # file the spikes came from
@@ -49,7 +53,8 @@ class SpikeTrains:
     t_stop: float | None = None  # end of the observed window (s), None: from the data
 
     def __post_init__(self) -> None:
-        self.times = np.asarray(self.times, dtype=np.float64)
+        if not isinstance(self.times, FileTimes):
+            self.times = np.asarray(self.times, dtype=np.float64)
         self.ends = np.asarray(self.ends, dtype=np.int64)
         if "id" not in self.units:
             self.units["id"] = np.arange(len(self.ends))
@@ -64,6 +69,11 @@ class SpikeTrains:
         times = np.concatenate(arrays) if arrays else np.zeros(0)
         units = {"id": np.asarray(ids) if ids is not None else np.arange(len(arrays))}
         return cls(times=times, ends=ends, units=units, source=source)
+
+    @property
+    def in_file(self) -> bool:
+        """True when the spike times stay in their file (:class:`FileTimes`), read per unit."""
+        return isinstance(self.times, FileTimes)
 
     @property
     def starts(self) -> np.ndarray:
@@ -114,9 +124,12 @@ class SpikeTrains:
         """Trains of the units at positions ``units`` (a copy of their spikes)."""
         units = np.asarray(units, dtype=np.int64)
         starts, ends = self.starts, self.ends
-        parts = [self.times[starts[u] : ends[u]] for u in units]
-        new_ends = np.cumsum([len(p) for p in parts], dtype=np.int64)
-        times = np.concatenate(parts) if parts else np.zeros(0)
+        new_ends = np.cumsum(ends[units] - starts[units], dtype=np.int64)
+        if isinstance(self.times, FileTimes):  # a view of the file's segments: nothing read
+            times = self.times.take(starts[units], ends[units])
+        else:
+            parts = [self.times[starts[u] : ends[u]] for u in units]
+            times = np.concatenate(parts) if parts else np.zeros(0)
         cols = {k: np.asarray(v)[units] for k, v in self.units.items()}
         return SpikeTrains(times, new_ends, cols, self.source, self.t_start, self.t_stop)
 
@@ -151,7 +164,9 @@ def check_bin_size(bin_size: Any, source: Any = None) -> float:
     return float(bin_size)
 
 
-def _window(st: SpikeTrains, bin_size: float, t_start, t_stop) -> tuple[float, float, int]:
+def spike_window(st: SpikeTrains, bin_size: float, t_start, t_stop) -> tuple[float, float, int]:
+    """``(t0, t1, bins)``: the window [t0, t1) the trains are binned on (module docstring),
+    checked (a positive bin size, at most MAX_BINS bins, at least one spike inside)."""
     bin_size = check_bin_size(bin_size, st.source)
     first, last = st.first_last()
     t0 = float(t_start) if t_start is not None else (st.t_start if st.t_start is not None else min(0.0, first))
@@ -171,13 +186,13 @@ def _window(st: SpikeTrains, bin_size: float, t_start, t_stop) -> tuple[float, f
         )
     if n > MAX_BINS:
         _too_many_bins(st, n, bin_size, t0, t1, windowed=t_stop is not None or st.t_stop is not None)
-    if _spikes_in(st, t0, t1) == 0:
+    if spikes_in(st, t0, t1) == 0:
         raise InputError(st.source, f"no spike in the time window [{t0:g}, {t1:g}) s (the spikes run "
                                     f"from {first:g} to {last:g} s): nothing to show or fit")
     return t0, t1, n
 
 
-def _spikes_in(st: SpikeTrains, t0: float, t1: float) -> int:
+def spikes_in(st: SpikeTrains, t0: float, t1: float) -> int:
     """Number of spikes in [t0, t1) (one binary search per unit)."""
     total = 0
     for a, b in zip(st.starts, st.ends):
@@ -192,7 +207,7 @@ def _too_many_bins(st: SpikeTrains, n: int, bin_size: float, t0: float, t1: floa
            f"{MAX_BINS:,} bins")
     hint = "pass a larger --bin-size, or a shorter window with --t-start/--t-stop"
     if not windowed:  # the window ends at the last spike: is it an outlier?
-        q = float(np.quantile(st.times, 0.99))
+        q = float(np.quantile(np.asarray(st.times), 0.99))
         nonempty = np.flatnonzero(st.counts() > 0)
         lasts = st.times[st.ends[nonempty] - 1]
         u = int(nonempty[np.argmax(lasts)])
@@ -273,6 +288,20 @@ def _count_rows(
     return out
 
 
+def unit_bins(seg: np.ndarray, t0: float, t1: float, bin_size: float, n: int) -> np.ndarray:
+    """Bin numbers (sorted, int64) of the spikes ``seg`` (one unit's sorted times) inside the
+    window [t0, t1) of ``n`` bins: the arithmetic of :func:`bin_spikes` (floor of
+    (t - t0) / bin_size in float64; a spike before t1 that rounds to bin n is in bin n - 1)."""
+    a, b = np.searchsorted(seg, (t0, t1), side="left")
+    f = np.asarray(seg[a:b], dtype=np.float64)
+    if t0 != 0.0:
+        f = f - t0
+    idx = (f / bin_size).astype(np.int64)  # truncation == floor for values >= 0
+    if idx.size and idx[-1] >= n:
+        np.minimum(idx, n - 1, out=idx)
+    return idx
+
+
 def _widen(out: np.ndarray, top: int, dtype) -> tuple[np.ndarray, int]:
     """``out`` in a dtype that holds ``top`` (eager path only), and the new limit."""
     if dtype is not None:
@@ -283,7 +312,8 @@ def _widen(out: np.ndarray, top: int, dtype) -> tuple[np.ndarray, int]:
 
 
 def bin_spikes(
-    trains: Any, bin_size: float, t_start: float | None = None, t_stop: float | None = None
+    trains: Any, bin_size: float, t_start: float | None = None, t_stop: float | None = None,
+    window: tuple[float, float, int] | None = None,
 ) -> np.ndarray:
     """Spike counts per bin, shape (units, bins), in the smallest sufficient unsigned dtype.
 
@@ -293,7 +323,7 @@ def bin_spikes(
     (NWB times are relative to the session start), or at the trains' own ``t_start``.
     """
     st = _as_trains(trains)
-    t0, t1, n = _window(st, bin_size, t_start, t_stop)
+    t0, t1, n = window or spike_window(st, bin_size, t_start, t_stop)
     check_alloc(len(st) * n, f"a raster of {len(st)} units x {n:,} bins", source=st.source,
                 hint="bin it lazily (lazy=True), or pass a larger --bin-size or a shorter window")
     return _count_rows(st, t0, t1, float(bin_size), 0, n, None)
@@ -325,6 +355,7 @@ def bin_spikes_lazy(
     t_start: float | None = None,
     t_stop: float | None = None,
     chunk_bins: int = DEFAULT_CHUNK_BINS,
+    window: tuple[float, float, int] | None = None,
 ):
     """Like :func:`bin_spikes` but a dask array binned chunk by chunk on demand.
 
@@ -334,7 +365,7 @@ def bin_spikes_lazy(
     import dask.array as da
 
     st = _as_trains(trains)
-    t0, t1, n = _window(st, bin_size, t_start, t_stop)
+    t0, t1, n = window or spike_window(st, bin_size, t_start, t_stop)
     bin_size = float(bin_size)
     dtype = lazy_dtype(st, bin_size)
     chunk_bins = max(1, int(chunk_bins))

@@ -3,7 +3,9 @@
 ``Units.spike_times`` is a ragged array: one flat dataset plus ``spike_times_index`` (the end
 offset of each unit). We read both whole and keep them flat (:class:`SpikeTrains`), never
 going through pynwb's per-row accessors, so a file with millions of spikes opens in about
-the time it takes to read the bytes. No electrodes table is needed; when a unit column
+the time it takes to read the bytes; a table of more than :data:`IN_FILE_SPIKES` spikes
+(and no ``obs_intervals``) keeps its times in the file (:class:`FileTimes`, read one unit at
+a time), so a long Neuropixels session never holds its spike times in memory. No electrodes table is needed; when a unit column
 refers to one (``electrodes``) its ``location`` is copied into the unit table.
 """
 from __future__ import annotations
@@ -16,11 +18,14 @@ import numpy as np
 from ..errors import InputError
 from ..limits import check_dataset
 from ._binning import SpikeTrains
+from ._filetimes import FileTimes
 
 __all__ = ["read_nwb_units", "open_hdf5"]
 
 log = logging.getLogger(__name__)
 
+# Units tables with more spikes than this keep them in the file (FileTimes: 256 MB as float64)
+IN_FILE_SPIKES = 1 << 25
 # datasets of a Units table that are not per-unit metadata columns
 _SKIP = {"id", "spike_times", "spike_times_index", "obs_intervals", "obs_intervals_index"}
 
@@ -122,8 +127,9 @@ def _column(f, ds, n: int, electrodes_cache: dict) -> dict[str, np.ndarray]:
     return out
 
 
-def _numeric(ds, path: Path, name: str, kinds: str, dtype, ndim: int = 1) -> np.ndarray:
-    """A numeric dataset read whole, after checking its type, rank and declared size."""
+def _numeric(ds, path: Path, name: str, kinds: str, dtype, ndim: int = 1, read: bool = True) -> np.ndarray | None:
+    """A numeric dataset read whole, after checking its type, rank and declared size
+    (``read=False``: the checks only, None)."""
     import h5py
 
     if not isinstance(ds, h5py.Dataset):
@@ -137,6 +143,8 @@ def _numeric(ds, path: Path, name: str, kinds: str, dtype, ndim: int = 1) -> np.
     if ds.ndim != ndim:
         raise InputError(path, f"{name} has shape {ds.shape}, expected {ndim} dimension{'s' * (ndim > 1)}")
     check_dataset(ds, path, name)
+    if not read:
+        return None
     data = ds[()]
     return np.asarray(data, dtype=dtype) if dtype is not None else np.asarray(data)
 
@@ -157,13 +165,21 @@ def read_nwb_units(path, units_path: str | None = None) -> SpikeTrains:
 
 
 def _read_units(path: Path, units_path: str | None) -> SpikeTrains:
+    import h5py
+
     with open_hdf5(path) as f:
         check_nwb2(f, path)
         upath = find_units(f, path, units_path)
         g = f[upath]
         if "spike_times" not in g or "spike_times_index" not in g:
             raise InputError(path, f"the Units table {upath} has no spike_times")
-        times = _numeric(g["spike_times"], path, f"{upath}/spike_times", "f", np.float64)  # one bulk read
+        has_obs = "obs_intervals" in g and "obs_intervals_index" in g
+        # a long session's spike times stay in the file (read per unit); else one bulk read
+        in_file = (not has_obs and isinstance(g["spike_times"], h5py.Dataset)
+                   and g["spike_times"].ndim == 1 and g["spike_times"].shape[0] > IN_FILE_SPIKES)
+        times = _numeric(g["spike_times"], path, f"{upath}/spike_times", "f", np.float64, read=not in_file)
+        if in_file:
+            times = FileTimes(path, g["spike_times"].name, size=g["spike_times"].shape[0])
         ends = _numeric(g["spike_times_index"], path, f"{upath}/spike_times_index", "iu", np.int64)
         n = len(ends)
         ids = _numeric(g["id"], path, f"{upath}/id", "iu", None) if "id" in g else np.arange(n)
@@ -179,7 +195,7 @@ def _read_units(path: Path, units_path: str | None) -> SpikeTrains:
             for k, v in _column(f, g[key], n, cache).items():
                 units.setdefault(k, v)
         obs = None
-        if "obs_intervals" in g and "obs_intervals_index" in g:
+        if has_obs:
             iv = _numeric(g["obs_intervals"], path, f"{upath}/obs_intervals", "f", np.float64, ndim=2)
             iv = iv.reshape(-1, 2)
             iv_end = _numeric(g["obs_intervals_index"], path, f"{upath}/obs_intervals_index", "iu", np.int64)
@@ -188,7 +204,8 @@ def _read_units(path: Path, units_path: str | None) -> SpikeTrains:
     st.validate()
     if obs is not None and any(len(o) for o in obs):
         st = _apply_obs_intervals(st, obs)
-    log.info("%s: %d units, %d spikes from %s", path.name, n, st.times.size, upath)
+    log.info("%s: %d units, %d spikes from %s%s", path.name, n, st.times.size, upath,
+             " (left in the file, read per unit)" if st.in_file else "")
     return st
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from ..configs import jsonable
 from ..errors import InputError, ParameterError
 from ..limits import check_alloc
-from ._binning import SpikeTrains, as_binary, bin_spikes, bin_spikes_lazy, check_bin_size
+from ._binning import SpikeTrains, as_binary, bin_spikes, bin_spikes_lazy, check_bin_size, spike_window, spikes_in
 
 __all__ = ["Recording", "LAZY_CELLS"]
 
@@ -58,6 +58,7 @@ class Recording:
     params: dict = field(default_factory=dict)  # model parameters (json-able)
     truth: dict = field(default_factory=dict)  # ground-truth arrays (e.g. "patterns" (N, P))
     spike_trains: SpikeTrains | None = None  # kept when built from spikes: re-binning needs no disk
+    spike_grid: tuple | None = None  # (t0, t1, bins) the spike trains were binned on; bin 0 of the raster is bin round((t_start - t0) / bin_size) of it
 
     def __post_init__(self) -> None:
         if self.encoding not in ENCODINGS:
@@ -99,9 +100,7 @@ class Recording:
     def n_spikes(self) -> int:
         """Total count (spikes for spike data, active entries for binary/spin rasters)."""
         if self.spike_trains is not None and self.encoding == "counts":
-            t0, t1 = self.t_start, self.t_stop
-            times = self.spike_trains.times
-            return int(np.count_nonzero((times >= t0) & (times < t1)))
+            return spikes_in(self.spike_trains, self.t_start, self.t_stop)  # per unit: times may stay in the file
         if self.encoding == "vector":
             return 0
         r = self.raster
@@ -216,12 +215,13 @@ class Recording:
         bin_size = check_bin_size(bin_size, self.source or self.name)
         if t_stop is None and self.t_stop is not None and self.bin_size is not None:
             t_stop = self.t_stop
-        end = t_stop if t_stop is not None else st.first_last()[1]
+        window = spike_window(st, bin_size, t_start, t_stop)
         if lazy is None:
-            lazy = len(st) * (end - t_start) / bin_size > LAZY_CELLS
+            lazy = len(st) * window[2] > LAZY_CELLS
         binner = bin_spikes_lazy if lazy else bin_spikes
-        raster = binner(st, bin_size, t_start, t_stop)
-        return replace(self, raster=raster, bin_size=float(bin_size), t_start=float(t_start), encoding="counts")
+        raster = binner(st, bin_size, t_start, t_stop, window=window)
+        return replace(self, raster=raster, bin_size=float(bin_size), t_start=float(t_start), encoding="counts",
+                       spike_grid=window)
 
     def select(self, units=None, t_start: float | None = None, t_stop: float | None = None) -> "Recording":
         """A sub-recording: ``units`` are positions (ints) or a boolean mask; a time window in s.
