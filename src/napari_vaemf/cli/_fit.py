@@ -59,13 +59,14 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def load_input(path: Path, args: argparse.Namespace | None = None) -> FitData:
-    """The data of ``path`` prepared for fitting with the command line's options."""
+def load_input(path: Path, args: argparse.Namespace | None = None, stream: bool = False) -> FitData:
+    """The data of ``path`` prepared for fitting with the command line's options (``stream``:
+    a large raster is packed one bit per cell, :func:`napari_vaemf.core.data.prepare`)."""
     rec, options = read_recording(path, args if args is not None else argparse.Namespace())
     holdout = getattr(args, "holdout", None)
     seed = getattr(args, "seed", None)
     return prepare(rec, VAEConfig.holdout if holdout is None else holdout,
-                   VAEConfig.seed if seed is None else seed, options)
+                   VAEConfig.seed if seed is None else seed, options, stream=stream)
 
 
 def decoder_report(fit) -> dict:
@@ -85,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     config = from_args(VAEConfig, args)
     # first: -o must be a folder this process can create, lock and write (one-line error)
     with RunFolder.open(args.output, kind="fit", option="-o/--output") as folder:
-        data = load_input(args.input, args)
+        data = load_input(args.input, args, stream=True)  # the VAE streams rasters too large to hold
         if len(data.x) < 2:
             raise InputError(args.input, f"need at least 2 samples to fit, got {len(data.x)}")
         fit = new_fit(data, config)

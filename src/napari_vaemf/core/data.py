@@ -29,7 +29,7 @@ from napari_vaemf.core.encoding import fitting_encoding
 from napari_vaemf.core.errors import ParameterError
 from napari_vaemf.core.settings import setting
 
-__all__ = ["InputOptions", "FitData", "heldout_split", "split_rows", "prepare", "read_input", "derive",
+__all__ = ["InputOptions", "FitData", "heldout_split", "split_rows", "prepare", "streams", "read_input", "derive",
            "parse_units", "file_sha256",
            "SIMULATED_MODELS", "N_TIME_BLOCKS"]
 
@@ -181,7 +181,7 @@ def split_rows(n_samples: int, test_index) -> tuple[np.ndarray, np.ndarray]:
 class FitData:
     """Samples ready for a fit, their held-out split and the time base they carry."""
 
-    x: np.ndarray  # (T, N) int8 {0,1} or ±1, or (T, N, 3) float32 unit vectors
+    x: Any  # (T, N) int8 {0,1} or ±1, or (T, N, 3) float32 unit vectors; a PackedRaster (bits) when streamed
     encoding: str  # "binary" | "spin" | "vector" (counts are fitted as binary)
     test_index: np.ndarray  # held-out rows (sorted)
     split: str  # the rule that chose them: "repeats" | "blocks" | "rows" | "none"
@@ -192,13 +192,30 @@ class FitData:
         return {"split": self.split, "n_test": int(self.test_index.size), **self.time_base}
 
 
+def streams(rec) -> bool:
+    """Whether ``rec`` is fitted from bits (:class:`~napari_vaemf.core.recordings.PackedRaster`)
+    rather than dense samples: binary or count rasters binned lazily because they are large
+    (more than ``LAZY_CELLS`` cells; the same rule that makes the display lazy)."""
+    return bool(rec.is_lazy and rec.encoding in ("binary", "counts"))
+
+
 def prepare(rec, holdout: float, seed: int = 0, options: InputOptions | None = None,
-            hash_source: bool = True) -> FitData:
-    """:class:`FitData` of recording ``rec`` with ``holdout`` of it held out by the split rule."""
-    x = rec.samples()
+            hash_source: bool = True, stream: bool = False) -> FitData:
+    """:class:`FitData` of recording ``rec`` with ``holdout`` of it held out by the split rule.
+
+    ``stream``: the caller trains and evaluates chunk by chunk, so a recording that
+    :func:`streams` is packed one bit per cell instead of made dense (``FitData.x`` is then a
+    :class:`~napari_vaemf.core.recordings.PackedRaster`; its rows index as int8 arrays).
+    """
     encoding = fitting_encoding(rec.encoding)
-    if encoding != "vector":
-        x = x.astype(np.int8)
+    if stream and streams(rec):
+        from napari_vaemf.core.recordings import pack_recording
+
+        x = pack_recording(rec)
+    else:
+        x = rec.samples()
+        if encoding != "vector":
+            x = x.astype(np.int8)
     iid = rec.model in SIMULATED_MODELS
     test_index, rule = heldout_split(len(x), holdout, seed, repeats=rec.repeats, iid=iid)
     source = None if rec.source is None else Path(rec.source)
@@ -210,5 +227,6 @@ def prepare(rec, holdout: float, seed: int = 0, options: InputOptions | None = N
         "unit_ids": [v.item() if hasattr(v, "item") else v for v in np.asarray(rec.units["id"]).tolist()],
         "input_options": asdict(options) if options is not None else None,
     }
+    time_base["streamed"] = not isinstance(x, np.ndarray)
     log.info("held-out split: %s, %d of %d rows", rule, test_index.size, len(x))
     return FitData(x=x, encoding=encoding, test_index=test_index, split=rule, time_base=time_base)

@@ -44,7 +44,10 @@ def choose_engine(x: np.ndarray, encoding: str, config: VAEConfig) -> tuple[str,
 
     if config.method == "vae":
         return "vae", "asked for (--method vae)"
-    if encoding not in ("binary", "spin"):
+    if not isinstance(x, np.ndarray):  # a PackedRaster: too large to hold densely
+        why = (f"the {len(x):,} x {x.shape[1]:,} raster is streamed from bits (too large to hold "
+               "densely): the amortized VAE trains on batches drawn from all of it")
+    elif encoding not in ("binary", "spin"):
         why = f"{encoding} data take the amortized VAE"
     else:
         n_units, k = int(x.shape[1]), config.latents

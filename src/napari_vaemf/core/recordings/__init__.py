@@ -11,7 +11,9 @@ from __future__ import annotations
 from ._arrays import detect_repeats
 from ._binning import SpikeTrains, as_binary, bin_spikes, bin_spikes_lazy
 from ._load import DEFAULT_BIN_SIZE, SUFFIXES, apply_bin_size, load_recording
+from ._filetimes import FileTimes
 from ._nwb import read_nwb_units
+from ._packed import PackedRaster, pack_recording
 from ._phy import phy_folder, read_phy
 from ._pynapple import is_tsgroup_npz, latents_to_pynapple, recording_from_tsgroup
 from ._recording import Recording
@@ -19,6 +21,9 @@ from ._recording import Recording
 __all__ = [
     "Recording",
     "SpikeTrains",
+    "FileTimes",
+    "PackedRaster",
+    "pack_recording",
     "load_recording",
     "apply_bin_size",
     "read_nwb_units",

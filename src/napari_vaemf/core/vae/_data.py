@@ -25,9 +25,20 @@ class FitSummary:
 
 
 def check_data(x: Any, encoding: str, min_rows: int = 2) -> np.ndarray:
-    """Validate configurations in ``encoding``; int8 for binary/spin, float32 vectors."""
+    """Validate configurations in ``encoding``; int8 for binary/spin, float32 vectors.
+
+    A :class:`~napari_vaemf.core.recordings.PackedRaster` (binary by construction) is returned
+    as it is: the fit reads its rows chunk by chunk."""
     if encoding not in ENCODINGS:
         raise ParameterError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
+    from napari_vaemf.core.recordings._packed import PackedRaster
+
+    if isinstance(x, PackedRaster):
+        if encoding != "binary":
+            raise InputError(None, f"bit-packed samples are binary, not {encoding}")
+        if len(x) < min_rows or x.n_units < 1:
+            raise InputError(None, f"need at least {min_rows} samples and 1 unit, got shape {x.shape}")
+        return x
     x = np.asarray(x)
     want = 3 if encoding == "vector" else 2
     if x.ndim != want or (encoding == "vector" and x.shape[-1] != 3):

@@ -115,7 +115,10 @@ class Fit:
         if self.encoding == "vector":
             return
         rows = self.train_index[:: max(1, len(self.train_index) // 100_000)]  # <= ~1e5 rows
-        mean = self.x[rows].astype(np.float64).mean(0)
+        total = np.zeros(self.n_units, np.int64)
+        for i in range(0, len(rows), 8192):  # int8 rows a chunk at a time (streamed data stay small)
+            total += np.asarray(self.x[rows[i : i + 8192]]).sum(0, dtype=np.int64)
+        mean = total / len(rows)
         p = (mean + 1) / 2 if self.encoding == "spin" else mean
         p = np.clip(p, 1e-4, 1 - 1e-4)
         b = np.log(p / (1 - p)) / (2 if self.encoding == "spin" else 1)
@@ -131,7 +134,9 @@ class Fit:
         self.test_index, self.train_index = split_rows(t, test_index)
         comps = 5 if self.encoding == "vector" else 1
         mb = t * self.n_units * comps * 4 / 2**20
-        self.on_device = mb <= self.config.max_device_mb
+        # bit-packed data (a recording too large to hold densely) stay packed on the CPU
+        packed = not isinstance(self.x, np.ndarray)
+        self.on_device = mb <= self.config.max_device_mb and not (packed and self.device.type == "cpu")
         if self.on_device:
             self._train = self._prepare(self.x[self.train_index])
             self._test = self._prepare(self.x[self.test_index]) if self.test_index.size else None
