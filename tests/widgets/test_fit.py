@@ -135,3 +135,24 @@ def test_sample_data_fit_theory(make_napari_viewer, press_and_wait):
     assert "consistency" in names and "beta" in names
     for w in (fit_w, th):
         w.close()
+
+
+def test_fit_streams_a_large_recording_layer(make_napari_viewer, press_and_wait, monkeypatch):
+    """A recording binned lazily (too large to hold densely) trains in the child from its bits."""
+    from napari_vaemf._napari.layers import recording_layer
+    from napari_vaemf.core.recordings import PackedRaster, Recording, SpikeTrains
+
+    rng = np.random.default_rng(3)
+    trains = SpikeTrains.from_list([np.sort(rng.uniform(0, 60, 400)) for _ in range(9)])
+    rec = Recording.from_spike_trains(trains, 0.05, lazy=True)
+    viewer = make_napari_viewer()
+    data, kwargs, _ = recording_layer(rec, "big")
+    layer = viewer.add_image(data, **kwargs)
+    w = FitWidget(viewer)
+    assert w.picker.layer() is layer
+    w.form.set_values(latents=2, epochs=2, method="vae", device="cpu", holdout=0.2)
+    press_and_wait(w)
+    assert w.fit is not None and isinstance(w.fit.x, PackedRaster), w.status.text()
+    assert w.fit.epoch == 2 and w.latents.shape == (rec.n_bins, 2)
+    assert w.fit.time_base["streamed"] is True
+    w.close()

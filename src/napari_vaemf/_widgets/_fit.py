@@ -69,14 +69,15 @@ def is_raster_layer(layer) -> bool:
     return layer.__class__.__name__ == "Image" and layer.ndim == 2 and not getattr(layer, "rgb", False)
 
 
-def layer_data(layer, holdout: float, seed: int = 0) -> tuple[FitData, Any]:
-    """(FitData, Recording or None) of a raster layer, prepared by the core's one rule."""
+def layer_data(layer, holdout: float, seed: int = 0, stream: bool = False) -> tuple[FitData, Any]:
+    """(FitData, Recording or None) of a raster layer, prepared by the core's one rule
+    (``stream``: a large recording is packed one bit per cell, ``core.data.prepare``)."""
     from ..core.data import prepare
     from ..core.recordings import Recording
 
     rec = layer.metadata.get("recording")
     if rec is not None:
-        return prepare(rec, holdout, seed), rec
+        return prepare(rec, holdout, seed, stream=stream), rec
     data = layer.data
     if getattr(layer, "multiscale", False):
         data = data[0]
@@ -159,7 +160,7 @@ class FitWidget(JobWidget):
         layer = self.picker.layer()
         if layer is None:
             raise InputError(None, "choose a raster or configuration layer to fit")
-        data, rec = layer_data(layer, s.holdout, s.seed)
+        data, rec = layer_data(layer, s.holdout, s.seed, stream=True)  # the fit streams large rasters
         self.fit, self.recording, self.source_layer = None, rec, layer
         self.latents = None
         self.history = []

@@ -15,7 +15,8 @@ a one-line :class:`~napari_vaemf.core.errors.ParameterError`. At the end, or whe
 fit then restores its best model), the child sends back a :class:`ChildFit`: the checkpoint
 as bytes and the latents of every bin.
 
-Data: the prepared samples ``data.x`` go to the child in shared memory, copied once; the
+Data: the prepared samples ``data.x`` (or, for a streamed recording, the bits of its
+:class:`~napari_vaemf.core.recordings.PackedRaster`) go to the child in shared memory, copied once; the
 child's fit views them read-only (pickling would put a second copy in the pipe and a third
 in the child). While the fit runs this process holds ``data.x`` (kept for the fit it
 rebuilds) and the shared copy, which is freed when the child has ended. The rest of
@@ -84,11 +85,14 @@ def train_in_process(data: FitData, config: VAEConfig, *, threads: int | None = 
     which is also ``job.result`` after a stop.
     """
     meta = dataclasses.replace(data, x=np.zeros((0,), np.int8))  # x travels in shared memory
-    return process_job(fit_target, meta, config, threads, arrays={"x": data.x}, name="fit",
+    packed = None if isinstance(data.x, np.ndarray) else data.x.n_units  # a PackedRaster: its bits
+    x = data.x if packed is None else data.x.bits
+    return process_job(fit_target, meta, config, threads, packed, arrays={"x": x}, name="fit",
                        stop_timeout_s=stop_timeout_s)
 
 
-def fit_target(meta: FitData, config: VAEConfig, threads: int | None, *, x: np.ndarray):
+def fit_target(meta: FitData, config: VAEConfig, threads: int | None, packed: int | None = None, *,
+               x: np.ndarray):
     """The child's side (module level, so spawn can import it): the fit's job and its finish."""
     import warnings
 
@@ -102,6 +106,10 @@ def fit_target(meta: FitData, config: VAEConfig, threads: int | None, *, x: np.n
         torch.set_num_threads(int(threads))
     from napari_vaemf.core.fitting import new_fit
 
+    if packed is not None:  # bit-packed samples of ``packed`` units (a streamed recording)
+        from napari_vaemf.core.recordings import PackedRaster
+
+        x = PackedRaster(x, packed)
     fit = new_fit(dataclasses.replace(meta, x=x), config)
     return with_rates(fit), partial(_finish, fit)
 
