@@ -77,6 +77,8 @@ COMMANDS: dict[str, list[str]] = {
                           "xvfb-run -a python scripts/theory_screenshot.py --data runs/retina/even.mat --run runs/retina/run"],
     "default_readoff_hopfield.json": ["python scripts/default_readoff_hopfield.py --regimes all"],
     "energy_retina.json": ["python scripts/energy_acceptance.py"],
+    "bench_streaming_fit.json": ["python benchmarks/bench_streaming_fit.py --json results/bench_streaming_fit.json"],
+    "bench_dask_sweep.json": ["python benchmarks/bench_dask_sweep.py --json results/bench_dask_sweep.json"],
     "default_readoff_cw.json": ["python scripts/default_readoff_cw.py"],
 }
 
@@ -101,9 +103,6 @@ UNRECORDED: list[tuple[str, str, str]] = [
     ("the retina's likelihood gain and bipartite MI against shuffled surrogates (whole repeats)",
      "vaemf capacity RETINA -o cap --max-latents 2 --seeds 1 --control shuffle --model-mi false --batch-size 1024 --epochs 100  # then the control numbers of cap/capacity.json",
      "salamander_shuffle_control.json"),
-    ("a capacity sweep of 8 fits, serial vs a 2-worker Dask LocalCluster",
-     "python benchmarks/bench_dask_sweep.py --json results/bench_dask_sweep.json",
-     "bench_dask_sweep.json"),
     ("sampler throughput",
      "python benchmarks/bench_samplers.py --repeats 3 --json results/bench_samplers.json",
      "bench_samplers.json"),
@@ -866,7 +865,18 @@ PAGES = {
     "fits-and-benchmarks.md": ("VAE fits and benchmarks", unrecorded_page),
     "theory.md": ("The theory of a recording: energy, attractors, strict Hopfield",
                   lambda: theory_page()),
+    "scale.md": ("Scale: long sessions and many fits", lambda: scale_page()),
 }
+
+
+def scale_page() -> str:
+    """docs/results/scale.md (scripts/_results_scale.py, given this module's helpers)."""
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    import _results_scale
+
+    return _results_scale.page(globals())
 
 
 def theory_page() -> str:
