@@ -54,6 +54,10 @@ def main(argv=None) -> int:
         "same_verdict": serial.latents_needed == dask.latents_needed
         and serial.mean_field == dask.mean_field,
         "latents_needed": serial.latents_needed,
+        # the fits' own training times: equal sums mean the workers ran as fast as the serial run
+        "serial_task_seconds": round(sum(p.train_seconds for p in serial.points), 2),
+        "dask_task_seconds": round(sum(p.train_seconds for p in dask.points), 2),
+        "fit_seconds": [[p.latents, p.seed, round(p.train_seconds, 2)] for p in serial.points],
         "load_average_1min_before": round(load, 2), "cpu_count": os.cpu_count(),
     }
     sys.stdout.write(json.dumps(out, indent=1) + "\n")

@@ -4,7 +4,8 @@ scheduler on a cluster (e.g. one started by dask-jobqueue on SLURM), the same ta
 ``scheduler`` strings (``CapacitySettings.scheduler``):
 
 - ``"serial"``: no Dask; the fits run one after the other in this process;
-- ``"local:N"``: a LocalCluster of N worker processes with one thread each, closed after the sweep;
+- ``"local:N"``: a LocalCluster of N worker processes with one thread each (their statistical
+  profiler off: it slows torch fits by 20-40 %), closed after the sweep;
 - ``"tcp://host:8786"`` (or any address ``distributed.Client`` takes): a running scheduler.
 
 Each fit is one task (:func:`~napari_vaemf.core.capacity._tasks.run_task`) that pins torch to
@@ -53,8 +54,13 @@ def _client(spec: str):
         raise ParameterError("--scheduler needs dask's distributed package "
                              "(pip install distributed)") from err
     if kind == "local":
-        cluster = LocalCluster(n_workers=int(arg), threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+        import dask
+
+        # the workers' statistical profiler samples every thread each 10 ms: it slowed a fit on
+        # a worker by 20-40 % against the same fit here (the nannies keep this for restarts)
+        with dask.config.set({"distributed.worker.profile.enabled": False}):
+            cluster = LocalCluster(n_workers=int(arg), threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
         return Client(cluster), cluster
     try:
         return Client(arg, timeout="10s"), None

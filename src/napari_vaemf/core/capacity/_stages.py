@@ -1,6 +1,8 @@
 """How a capacity sweep walks K and picks its one engine.
 
-- :func:`walk_k` fits K = 1, 2, ... (every restart of one K before the next K) and stops at
+- :func:`walk_k` fits K = 1, 2, ... (every restart of one K before the next K; K = 1 and 2 in
+  one stage, since K = 2 is always fitted, so parallel workers need not wait for the slowest
+  K = 1 fit) and stops at
   the first K that does not raise the held-out log-likelihood of the best smaller K by more
   than the sweep's tolerance (the same tolerance :func:`._sweep.decide` applies): with
   nested models a K that adds nothing is followed by larger K that add nothing, so the
@@ -72,9 +74,16 @@ def walk_k(data: TaskData, k_max: int, seeds: int, settings, store: SweepStore |
     asked = asked or k_max
     results: dict = {}
     for k in range(1, k_max + 1):
-        tasks = [FitTask(k, s) for s in range(seeds)]
-        results.update((yield from run_tasks(tasks, data, settings.scheduler, store,
-                                             label, len(results), k_max * seeds)))
+        if k == 1:  # K = 2 is fitted whatever K = 1 gives: one stage, no wait between them
+            first = range(1, min(2, k_max) + 1)
+            tasks = [FitTask(j, s) for j in first for s in range(seeds)]
+        elif k == 2:
+            tasks = []
+        else:
+            tasks = [FitTask(k, s) for s in range(seeds)]
+        if tasks:
+            results.update((yield from run_tasks(tasks, data, settings.scheduler, store,
+                                                 label, len(results), k_max * seeds)))
         if k == 1:
             continue
         gain, needed, prev = improvement(results, k, settings.tolerance_nats,
