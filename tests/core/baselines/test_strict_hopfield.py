@@ -66,6 +66,26 @@ def test_maximum_likelihood_recovers_a_strict_model():
     assert np.corrcoef(j_fit[iu], j_true[iu])[0, 1] > 0.95
 
 
+@pytest.mark.usefixtures("one_torch_thread")
+def test_the_fit_ends_at_a_stationary_point_of_the_exact_likelihood():
+    """After the L-BFGS polish the exact gradient (by enumeration) of the training
+    log-likelihood vanishes: moments of the data = moments of the model."""
+    rng = np.random.default_rng(4)
+    n = 9
+    b, w = rng.normal(-1.0, 0.4, n), np.abs(rng.normal(0.6, 0.2, (n, 1)))
+    s = _states(n, False)
+    truth = StrictHopfield(b, w, "binary", _exact_log_z(b, w, False), 48)
+    prob = np.exp(truth.log_prob(s))
+    x = s[rng.choice(len(s), size=8000, p=prob / prob.sum())].astype(np.int8)
+    fit = fit_strict_hopfield(x, 1, "binary", steps=300)
+    q = np.exp(s @ fit.b + 0.5 * ((s @ fit.w) ** 2).sum(1) - _exact_log_z(fit.b, fit.w, False))
+    v = x.astype(float)
+    grad_b = v.mean(0) - q @ s  # d ll / d b
+    proj_data, proj_model = v @ fit.w[:, 0], s @ fit.w[:, 0]
+    grad_w = (v * proj_data[:, None]).mean(0) - q @ (s * proj_model[:, None])  # d ll / d w
+    assert np.abs(grad_b).max() < 1e-4 and np.abs(grad_w).max() < 1e-4
+
+
 @pytest.mark.parametrize("spin", [False, True])
 def test_ais_log_partition_matches_enumeration(spin):
     """The independent check is itself right where enumeration can judge it (N = 12)."""
