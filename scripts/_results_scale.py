@@ -57,7 +57,9 @@ def _dask(h: dict) -> str:
            f"{d['fits']} VAE fits of a capacity sweep (Curie-Weiss N = 64), serial at one thread "
            f"against a LocalCluster of {d['workers']} worker processes with one thread each.\n\n"]
     rows = [["serial, wall (s)", f(d["serial_seconds"], 1)], [f"Dask local:{d['workers']}, wall (s)", f(d["dask_seconds"], 1)],
-            ["ratio Dask / serial", f(d["ratio_dask_over_serial"], 2)],
+            ["ratio Dask / serial", f(d["ratio_dask_over_serial"], 2)
+             + (f" (median of {d['repeats']} pairs: {', '.join(f(r, 2) for r in d['ratios'])})"
+                if d.get("repeats", 1) > 1 else "")],
             ["largest per-fit held-out log-lik difference", f"{d['max_abs_loglik_difference']:.2g}"],
             ["same verdict", "yes" if d["same_verdict"] else "no"]]
     for key, label in (("serial_task_seconds", "sum of the fits' training times, serial (s)"),
