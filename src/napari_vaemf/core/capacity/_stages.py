@@ -73,27 +73,21 @@ def walk_k(data: TaskData, k_max: int, seeds: int, settings, store: SweepStore |
     covers only part of it (the exact stage)."""
     asked = asked or k_max
     results: dict = {}
-    for k in range(1, k_max + 1):
-        if k == 1:  # K = 2 is fitted whatever K = 1 gives: one stage, no wait between them
-            first = range(1, min(2, k_max) + 1)
-            tasks = [FitTask(j, s) for j in first for s in range(seeds)]
-        elif k == 2:
-            tasks = []
-        else:
-            tasks = [FitTask(k, s) for s in range(seeds)]
-        if tasks:
-            results.update((yield from run_tasks(tasks, data, settings.scheduler, store,
-                                                 label, len(results), k_max * seeds)))
-        if k == 1:
-            continue
-        gain, needed, prev = improvement(results, k, settings.tolerance_nats,
-                                         settings.rel_tolerance)
-        if gain <= needed:
-            why = (f"K={k} raises the held-out log-likelihood of K={prev} by {gain:.3g} nats, "
-                   f"not more than the tolerance {needed:.3g}"
-                   + (f": larger K (up to {asked}) were not fitted." if k < asked else "."))
-            log.info("%s: %s", label, why)
-            return results, why
+    # K = 2 is fitted whatever K = 1 gives, so the two are one stage (no wait between them)
+    stages = [list(range(1, min(2, k_max) + 1))] + [[k] for k in range(3, k_max + 1)]
+    for ks in stages:
+        tasks = [FitTask(k, s) for k in ks for s in range(seeds)]
+        results.update((yield from run_tasks(tasks, data, settings.scheduler, store,
+                                             label, len(results), k_max * seeds)))
+        for k in (k for k in ks if k > 1):  # each K against the best smaller K
+            gain, needed, prev = improvement(results, k, settings.tolerance_nats,
+                                             settings.rel_tolerance)
+            if gain <= needed:
+                why = (f"K={k} raises the held-out log-likelihood of K={prev} by {gain:.3g} nats, "
+                       f"not more than the tolerance {needed:.3g}"
+                       + (f": larger K (up to {asked}) were not fitted." if k < asked else "."))
+                log.info("%s: %s", label, why)
+                return results, why
     return results, None
 
 
