@@ -227,6 +227,6 @@ def prepare(rec, holdout: float, seed: int = 0, options: InputOptions | None = N
         "unit_ids": [v.item() if hasattr(v, "item") else v for v in np.asarray(rec.units["id"]).tolist()],
         "input_options": asdict(options) if options is not None else None,
     }
-    time_base["streamed"] = not isinstance(x, np.ndarray)
+    time_base["streamed"] = not isinstance(x, np.ndarray)  # a PackedRaster
     log.info("held-out split: %s, %d of %d rows", rule, test_index.size, len(x))
     return FitData(x=x, encoding=encoding, test_index=test_index, split=rule, time_base=time_base)

@@ -85,8 +85,10 @@ def train_in_process(data: FitData, config: VAEConfig, *, threads: int | None = 
     which is also ``job.result`` after a stop.
     """
     meta = dataclasses.replace(data, x=np.zeros((0,), np.int8))  # x travels in shared memory
-    packed = None if isinstance(data.x, np.ndarray) else data.x.n_units  # a PackedRaster: its bits
-    x = data.x if packed is None else data.x.bits
+    from napari_vaemf.core.recordings._packed import PackedRaster
+
+    packed = data.x.n_units if isinstance(data.x, PackedRaster) else None  # then its bits travel
+    x = data.x.bits if packed is not None else data.x
     return process_job(fit_target, meta, config, threads, packed, arrays={"x": x}, name="fit",
                        stop_timeout_s=stop_timeout_s)
 

@@ -44,7 +44,9 @@ def choose_engine(x: np.ndarray, encoding: str, config: VAEConfig) -> tuple[str,
 
     if config.method == "vae":
         return "vae", "asked for (--method vae)"
-    if not isinstance(x, np.ndarray):  # a PackedRaster: too large to hold densely
+    from napari_vaemf.core.recordings._packed import PackedRaster
+
+    if isinstance(x, PackedRaster):  # too large to hold densely
         why = (f"the {len(x):,} x {x.shape[1]:,} raster is streamed from bits (too large to hold "
                "densely): the amortized VAE trains on batches drawn from all of it")
     elif encoding not in ("binary", "spin"):

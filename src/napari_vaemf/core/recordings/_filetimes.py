@@ -99,7 +99,7 @@ class FileTimes:
             ds = self._ds()
             s = first
             while lo < hi:
-                a, b = self.segments[s]
+                a = self.segments[s, 0]
                 v0 = self._vstart[s]
                 take = min(hi, self._vstart[s + 1]) - lo
                 parts.append(ds[a + lo - v0 : a + lo - v0 + take])

@@ -135,7 +135,9 @@ class Fit:
         comps = 5 if self.encoding == "vector" else 1
         mb = t * self.n_units * comps * 4 / 2**20
         # bit-packed data (a recording too large to hold densely) stay packed on the CPU
-        packed = not isinstance(self.x, np.ndarray)
+        from napari_vaemf.core.recordings._packed import PackedRaster
+
+        packed = isinstance(self.x, PackedRaster)
         self.on_device = mb <= self.config.max_device_mb and not (packed and self.device.type == "cpu")
         if self.on_device:
             self._train = self._prepare(self.x[self.train_index])
