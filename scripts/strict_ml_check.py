@@ -59,7 +59,7 @@ def main(argv=None) -> int:
             t0 = time.perf_counter()
             b = b0.copy()
             for _ in range(4):  # the lattice re-centred on the mass between rounds
-                b, w = strict._polish(b, w, m, c, False, 40, iterations=500)
+                b, w, _ = strict._polish(b, w, m, c, False, 40, iterations=500)
             rows.append({"start": name, **judge(b, w), "seconds": round(time.perf_counter() - t0, 1)})
             if p == 2 and (best is None or rows[-1]["train_loglik_nats"] > best[0]):
                 best = (rows[-1]["train_loglik_nats"], b, w)

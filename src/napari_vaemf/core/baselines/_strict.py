@@ -98,19 +98,14 @@ def hs_log_partition(b: np.ndarray, w: np.ndarray, spin: bool, nodes: int = 32) 
     return float(top + np.log(np.exp(lf - top).sum()))
 
 
-def _train_ll(b: np.ndarray, w: np.ndarray, m: np.ndarray, c: np.ndarray, spin: bool, nodes: int) -> float:
-    """Training log-likelihood per sample from the moments, log Z on the centred lattice."""
-    return float(m @ b + 0.5 * np.trace(w.T @ c @ w) - hs_log_partition(b, w, spin, nodes))
-
-
 def _polish(b: np.ndarray, w: np.ndarray, m: np.ndarray, c: np.ndarray, spin: bool,
-            nodes: int, iterations: int = 300) -> tuple[np.ndarray, np.ndarray]:
+            nodes: int, iterations: int = 300) -> tuple[np.ndarray, np.ndarray, float]:
     """Finish Adam's optimum with L-BFGS on one fixed lattice of ``nodes`` per axis over the
     mass's box widened by a quarter on each side (the last steps are small, so the mass stays
     inside and every line-search point sees the same, fine lattice). Adam's cosine-decayed
     steps stop short of the optimum by ~1e-3 nats on the salamander retina; L-BFGS closes it.
     The polished parameters are kept only if their training log-likelihood, with log Z on a
-    freshly centred lattice, is higher."""
+    freshly centred lattice, is higher. Returns (b, W, that log Z)."""
     import torch
 
     lo, hi = hs_box(b, w, spin, nodes)
@@ -132,11 +127,14 @@ def _polish(b: np.ndarray, w: np.ndarray, m: np.ndarray, c: np.ndarray, spin: bo
 
     opt.step(closure)
     b2, w2 = bt.detach().numpy().copy(), wt.detach().numpy().copy()
+    z_before = hs_log_partition(b, w, spin, nodes)
     if not (np.all(np.isfinite(b2)) and np.all(np.isfinite(w2))):
-        return b, w
-    before, after = _train_ll(b, w, m, c, spin, nodes), _train_ll(b2, w2, m, c, spin, nodes)
+        return b, w, z_before
+    z_after = hs_log_partition(b2, w2, spin, nodes)
+    before = float(m @ b + 0.5 * np.trace(w.T @ c @ w) - z_before)
+    after = float(m @ b2 + 0.5 * np.trace(w2.T @ c @ w2) - z_after)
     log.info("strict Hopfield polish: train log-lik %.5f -> %.5f", before, after)
-    return (b2, w2) if after > before else (b, w)
+    return (b2, w2, z_after) if after > before else (b, w, z_before)
 
 
 @dataclass
@@ -251,8 +249,7 @@ def fit_strict_hopfield(x: np.ndarray, patterns: int, encoding: str | None = Non
         opt.step()
         lo, hi = _next_box(z_np, lf.detach().numpy(), lo, hi, nodes)
     _, b_fit, w_fit = best
-    b_fit, w_fit = _polish(b_fit, w_fit, m, c, spin, 2 * nodes)
-    model = StrictHopfield(b_fit, w_fit, encoding, hs_log_partition(b_fit, w_fit, spin, 2 * nodes),
-                           nodes=2 * nodes)
+    b_fit, w_fit, log_z = _polish(b_fit, w_fit, m, c, spin, 2 * nodes)
+    model = StrictHopfield(b_fit, w_fit, encoding, log_z, nodes=2 * nodes)
     log.info("strict Hopfield P=%d: train log-lik %.4f nats/sample", patterns, model.loglik(x))
     return model
