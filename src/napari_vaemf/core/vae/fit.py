@@ -4,6 +4,9 @@
     result = drive(fit.train())          # or hand fit.train() to napari's thread_worker
     fit.evaluate()["test_loglik_nats"]   # IWAE log-likelihood per held-out sample
     fit.save("run/model.pt"); fit2 = Fit.load("run/model.pt")
+
+This module holds the fit's data access and training; what a trained fit computes is in
+``_evaluate.py`` (:class:`FitEval`), its checkpoints in ``_io.py`` (:class:`FitIO`).
 """
 from __future__ import annotations
 
@@ -11,25 +14,18 @@ import copy
 import logging
 import math
 import time
-from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 import torch
 
-from napari_vaemf.core.configs import jsonable
 from napari_vaemf.core.data import FitData, heldout_split, split_rows
 from napari_vaemf.core.errors import InputError, ParameterError
 from napari_vaemf.core.progress import Job, Progress
-from napari_vaemf.core.vae import bingham
-from napari_vaemf.core.vae._checkpoint import (
-    CHECKPOINT_FORMAT,
-    atomic_save,
-    fingerprint,
-    load_checkpoint,
-    pick_device,
-)
+from napari_vaemf.core.vae._checkpoint import fingerprint, pick_device
 from napari_vaemf.core.vae._data import FitSummary, check_data
+from napari_vaemf.core.vae._evaluate import FitEval
+from napari_vaemf.core.vae._io import FitIO
 from napari_vaemf.core.vae._memory import rows_per_chunk
 from napari_vaemf.core.vae.model import ProductVAE, VAEConfig
 
@@ -50,7 +46,7 @@ def onecycle_lr(lr: float, step: int, total: int, warm: float = 0.3) -> float:
     return lr / 1e4 + (lr - lr / 1e4) * (1 + math.cos(math.pi * t)) / 2
 
 
-class Fit:
+class Fit(FitEval, FitIO):
     """A product-decoder VAE fitted to configurations ``x`` in ``encoding``.
 
     ``x``: (T, N) {0,1} ("binary") or ±1 ("spin"), or (T, N, 3) unit vectors ("vector").
@@ -309,196 +305,3 @@ class Fit:
         for xb in self._chunks("test", len(self.test_index), k):
             total += float(self.model.loss_terms(xb, k, 1.0, gen)[0].sum())
         return total / len(self.test_index)
-
-    # --- evaluation ----------------------------------------------------------------------
-    @torch.no_grad()
-    def evaluate(self, x: np.ndarray | None = None, iwae_k: int | None = None) -> dict:
-        """Per-sample numbers in nats.
-
-        Without ``x``: ``elbo_nats``, ``rate_nats``, ``rate_per_latent_nats`` and
-        ``distortion_nats`` on the training split, ``test_elbo_nats`` and
-        ``test_loglik_nats`` (IWAE bound with ``iwae_k`` samples) on the held-out split.
-        With ``x``: every number on ``x``. The ELBO is log-likelihood-like (higher is better).
-        """
-        k = int(iwae_k or self.config.iwae_k)
-        self.model.eval()
-        if x is not None:
-            data = check_data(x, self.encoding)
-            train = test = lambda k: self._array_chunks(data, k)  # noqa: E731
-            n_train = n_test = len(data)
-        else:
-            self._need_data()
-            n_train, n_test = len(self.train_index), len(self.test_index)
-            train = lambda k: self._chunks("train", n_train, k)  # noqa: E731
-            test = lambda k: self._chunks("test", n_test, k)  # noqa: E731
-        gen = torch.Generator(device=self.device).manual_seed(self.config.seed + 4)
-        out: dict[str, Any] = {"iwae_k": k, "n_train": n_train, "n_test": n_test}
-        dist = kl = elbo_t = ll_t = 0.0
-        kl_lat = torch.zeros(self.config.latents, dtype=torch.float64, device=self.device)
-        for xb in train(1):
-            d, _ = self.model.neg_elbo_terms(xb, gen)
-            mu, logvar = self.model.encode(xb)
-            kl_b = self.model.kl(mu, logvar)
-            dist += float(d.sum())
-            kl_lat += kl_b.sum(0).double()
-            kl += float(kl_b.sum())
-        for xb in test(k):
-            d, r = self.model.neg_elbo_terms(xb, gen)
-            elbo_t -= float((d + r).sum())
-            ll_t += float(self.model.iwae(xb, k, gen).sum())
-        out.update(
-            elbo_nats=-(dist + kl) / n_train,
-            rate_nats=kl / n_train,
-            rate_per_latent_nats=(kl_lat / n_train).tolist(),
-            distortion_nats=dist / n_train,
-            test_elbo_nats=elbo_t / n_test if n_test else math.nan,
-            test_loglik_nats=ll_t / n_test if n_test else math.nan,
-        )
-        if x is None:
-            self.metrics.update(out)
-        return out
-
-    @torch.no_grad()
-    def rate_per_latent(self, max_rows: int = 2000) -> np.ndarray:
-        """Mean KL(q(z_k|x) || N(0,1)) per latent k (nats), on up to ``max_rows`` held-out rows
-        (training rows when nothing is held out), shape (K,)."""
-        self._need_data()
-        idx = self.test_index if self.test_index.size else self.train_index
-        rows = np.asarray(self.x[np.sort(idx[:max_rows])])
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            mu, logvar = self.model.encode(self._prepare(rows))
-            return self.model.kl(mu, logvar).mean(dim=0).cpu().numpy().astype(np.float64)
-        finally:
-            self.model.train(was_training)
-
-    def _array_chunks(self, x: np.ndarray, k: int):
-        size = rows_per_chunk(self.model, k)
-        for i in range(0, len(x), size):
-            yield self._prepare(x[i : i + size])
-
-    @torch.no_grad()
-    def latents(self, x: np.ndarray | None = None) -> np.ndarray:
-        """Posterior means E[z|x] for every row of ``x`` (default: all the fit's data), (T, K)."""
-        if x is None:
-            self._need_data()
-            x = self.x
-        else:
-            x = check_data(x, self.encoding)
-        self.model.eval()
-        out = [self.model.encode(xb)[0].cpu() for xb in self._array_chunks(x, 0)]
-        return torch.cat(out).numpy().astype(np.float32)
-
-    @torch.no_grad()
-    def fields(self, z: np.ndarray) -> np.ndarray:
-        """Decoder fields φ(z) for latents (..., K): (..., N), or Bingham A(z) (..., N, 3, 3)."""
-        p = next(self.model.parameters())
-        zt = torch.as_tensor(np.asarray(z), dtype=p.dtype, device=p.device)
-        if zt.shape[-1] != self.config.latents:
-            raise ParameterError(f"z must end in K={self.config.latents}, got {tuple(zt.shape)}")
-        return self.model.fields(zt).cpu().numpy()
-
-    @torch.no_grad()
-    def sample(self, n: int, seed: int | None = None) -> np.ndarray:
-        """``n`` new configurations from the model, in the data's encoding.
-
-        binary: int8 {0, 1} (n, N); spin: int8 ±1 (n, N); vector: float32 unit vectors (n, N, 3).
-        """
-        if n < 0:
-            raise ParameterError(f"samples must be >= 0, got {n}")
-        seed = self.config.seed + 5 if seed is None else int(seed)
-        gen = torch.Generator(device=self.device).manual_seed(seed)
-        self.model.eval()
-        phi = self.model.sample_fields(n, gen)
-        if self.encoding == "vector":
-            a = bingham.to_matrix(phi.double()).cpu().numpy()
-            return bingham.sample_bingham(a, np.random.default_rng(seed)).astype(np.float32)
-        logits = 2 * phi if self.encoding == "spin" else phi
-        u = torch.rand(logits.shape, generator=gen, device=logits.device)
-        on = (u < torch.sigmoid(logits)).cpu().numpy()
-        return (2 * on.astype(np.int8) - 1) if self.encoding == "spin" else on.astype(np.int8)
-
-    @torch.no_grad()
-    def prior_probabilities(self, n: int, seed: int | None = None, chunk: int = 65536) -> Iterator[np.ndarray]:
-        """P(x_i = 1 | z) (spin: P(s_i = +1 | z)) for ``n`` prior draws z ~ N(0, I), in chunks
-        of (≤ chunk, N) float64: the model is the mixture of these product Bernoullis."""
-        if self.encoding == "vector":
-            raise ParameterError("prior_probabilities is for binary or spin fits")
-        seed = self.config.seed + 7 if seed is None else int(seed)
-        gen = torch.Generator(device=self.device).manual_seed(seed)
-        self.model.eval()
-        for a in range(0, n, chunk):
-            phi = self.model.sample_fields(min(chunk, n - a), gen)
-            yield torch.sigmoid(2 * phi if self.encoding == "spin" else phi).double().cpu().numpy()
-
-    def summary(self) -> FitSummary:
-        """Latents, patterns W, fields b, config and metrics (e.g. for ``save_fit_to_nwb``)."""
-        vec = self.encoding == "vector"
-        return FitSummary(
-            latents=self.latents() if self.x is not None else np.zeros((0, self.config.latents), np.float32),
-            patterns=None if vec else self.model.W.detach().cpu().numpy().copy(),
-            fields=None if vec else self.model.b.detach().cpu().numpy().copy(),
-            encoding=self.encoding,
-            config=self.config.to_dict(),
-            metrics=dict(self.metrics),
-        )
-
-    # --- checkpoints ---------------------------------------------------------------------
-    def save(self, path: str | Path) -> Path:
-        """Write an atomic checkpoint that rebuilds this fit's model (:meth:`load`)."""
-        ckpt = {
-            "format": CHECKPOINT_FORMAT,
-            "config": self.config.to_dict(),
-            "n_units": self.n_units,
-            "encoding": self.encoding,
-            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
-            "optimizer": self.optimizer.state_dict(),
-            "step": self.step,
-            "epoch": self.epoch,
-            "metrics": jsonable(self.metrics),
-            "history": jsonable(self.history),
-            "best_test_neg_elbo": self.best_test_neg_elbo,
-            "train_seconds": self.train_seconds,
-            "fingerprint": self.fingerprint,
-            "n_samples": 0 if self.x is None else len(self.x),
-            "test_index": torch.as_tensor(self.test_index, dtype=torch.int64),
-            "time_base": jsonable(self.time_base),
-        }
-        return atomic_save(ckpt, path)
-
-    @classmethod
-    def load(cls, path: str | Path, x: np.ndarray | None = None, device: str | None = None) -> "Fit":
-        """Rebuild a fit from :meth:`save`'s file (or a run directory holding ``model.pt``).
-
-        With ``x`` (the training data) training and evaluation can continue on the same split;
-        data whose fingerprint differs from the checkpoint's raise :class:`InputError`.
-        """
-        return cls.from_checkpoint(load_checkpoint(path), x=x, device=device, source=path)
-
-    @classmethod
-    def from_checkpoint(cls, ckpt: dict, x: np.ndarray | None = None, device: str | None = None,
-                        source: str | Path | None = None) -> "Fit":
-        """Rebuild a fit from a checkpoint dict already read (what :meth:`save` writes), e.g.
-        one a child process sent; ``source`` names it in errors. See :meth:`load`."""
-        if ckpt.get("engine", "vae") != "vae":
-            raise InputError(source, f"this checkpoint holds an {ckpt['engine']} fit, not a VAE: "
-                                     "load it with napari_vaemf.core.fitting.load_fit")
-        config = VAEConfig.from_dict({**ckpt["config"], "method": "vae"})
-        if device is not None:
-            config.device = device
-        test_index = ckpt["test_index"].numpy() if x is not None else None
-        fit = cls(x, ckpt["encoding"], config, test_index, n_units=ckpt["n_units"],
-                  time_base=ckpt.get("time_base"))
-        if x is not None and fit.fingerprint != ckpt["fingerprint"]:
-            raise InputError(source, "the data given differ from the data this model was trained on")
-        fit.fingerprint = ckpt["fingerprint"]
-        fit.model.load_state_dict(ckpt["model"])
-        fit.optimizer.load_state_dict(ckpt["optimizer"])
-        fit.step, fit.epoch = int(ckpt["step"]), int(ckpt["epoch"])
-        fit.metrics, fit.history = dict(ckpt["metrics"]), list(ckpt["history"])
-        fit.best_test_neg_elbo = float(ckpt["best_test_neg_elbo"])
-        fit.train_seconds = float(ckpt["train_seconds"])
-        fit.n_samples = int(ckpt["n_samples"])
-        fit.model.eval()
-        return fit
