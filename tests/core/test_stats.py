@@ -183,3 +183,24 @@ def test_spectral_dimension_counts_collective_directions():
     x = rng.integers(0, 2, (t, n))
     x[:, 0] = 1  # a constant unit is left out, not a direction
     assert stats.spectral_dimension(x) == 0
+
+
+def test_chunked_population_stats_equal_the_whole_raster():
+    from napari_vaemf.core.stats import population_stats, population_stats_chunks
+
+    rng = np.random.default_rng(3)
+    z = rng.standard_normal((3000, 1))
+    x = (rng.random((3000, 9)) < 1 / (1 + np.exp(-(z - 1.0)))).astype(np.int8)
+    tri = np.array([[0, 1, 2], [1, 4, 8], [2, 3, 7]])
+    whole = population_stats(x.astype(np.float64), tri)
+    parts = population_stats_chunks((x[a:a + 700] for a in range(0, 3000, 700)), tri)
+    for name in ("rates", "cov", "corr", "pk", "pk_counts", "c3"):
+        np.testing.assert_allclose(getattr(parts, name), getattr(whole, name), atol=1e-12, err_msg=name)
+    assert parts.n_samples == 3000 and abs(parts.c3).max() > 1e-4  # the cumulants are not all 0
+    counts = x * rng.integers(1, 4, x.shape)  # counts above 1 take the float64 path
+    np.testing.assert_allclose(population_stats_chunks([counts[:1000], counts[1000:]]).cov,
+                               population_stats(counts.astype(np.float64)).cov, atol=1e-12)
+    with pytest.raises(ParameterError, match="spins"):
+        population_stats_chunks([2 * x - 1])
+    with pytest.raises(InputError, match="at least 2"):
+        population_stats_chunks([x[:1]])

@@ -79,3 +79,24 @@ def test_sweep_runs_in_a_child_process_and_stops(make_napari_viewer, qtbot, pres
     assert children() == []
     w.close()
     sim.close()
+
+
+def test_sweep_streams_a_large_recording_layer(make_napari_viewer, press_and_wait):
+    """A recording binned lazily (too large to hold densely) is swept from its bits."""
+    from napari_vaemf._napari.layers import recording_layer
+    from napari_vaemf.core.recordings import Recording, SpikeTrains
+
+    rng = np.random.default_rng(4)
+    trains = SpikeTrains.from_list([np.sort(rng.uniform(0, 60, 400)) for _ in range(9)])
+    rec = Recording.from_spike_trains(trains, 0.05, lazy=True)
+    viewer = make_napari_viewer()
+    data, kwargs, _ = recording_layer(rec, "big")
+    viewer.add_image(data, **kwargs)
+    w = CapacityWidget(viewer)
+    w.form.set_values(k_max=1, seeds=1, epochs=2, device="cpu", infonce=False, model_mi=False)
+    press_and_wait(w, timeout=120_000)
+    rep = w.report
+    assert rep is not None, w.status.text()
+    assert rep.settings["engine"] == "vae" and "streamed" in rep.settings["engine_reason"]
+    assert rep.settings["n_train"] + rep.settings["n_test"] == rec.n_bins
+    w.close()

@@ -55,7 +55,7 @@ class CapacityWidget(JobWidget):
         layer = self.picker.layer()
         if layer is None:
             raise InputError(None, "choose a raster or configuration layer")
-        data, rec = layer_data(layer, s.test_fraction, s.seed)
+        data, rec = layer_data(layer, s.test_fraction, s.seed, stream=True)  # large rasters stream
         s = replace(s, layout=resolve_layout(s.cuts, data.time_base.get("model"), data.x.shape[1]))
         job = sweep_in_process(data, s, repeats=None if rec is None else rec.repeats,
                                threads=torch.get_num_threads())

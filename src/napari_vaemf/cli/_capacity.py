@@ -50,7 +50,8 @@ def register(subparsers) -> None:
 
 
 def read_sweep_input(path: Path, args: argparse.Namespace, settings: CapacitySettings):
-    """(Recording, FitData) of INPUT: a file, or a run folder's recording at its time base."""
+    """(Recording, FitData) of INPUT: a file, or a run folder's recording at its time base; a
+    recording too large to hold dense is packed one bit per cell (the sweep streams it)."""
     base = None
     if is_run(path):
         fit = load_run(path)
@@ -59,7 +60,7 @@ def read_sweep_input(path: Path, args: argparse.Namespace, settings: CapacitySet
             raise InputError(path, "this run does not record its source file; pass the recording")
         base, path = run_input_options(fit), Path(source)
     rec, options = read_recording(path, args, base)
-    return rec, prepare(rec, settings.test_fraction, settings.seed, options)
+    return rec, prepare(rec, settings.test_fraction, settings.seed, options, stream=True)
 
 
 def run(args: argparse.Namespace) -> int:

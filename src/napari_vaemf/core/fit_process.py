@@ -171,17 +171,27 @@ def sweep_in_process(data: FitData, settings, *, repeats: int | None = None,
     """The job that runs :func:`~napari_vaemf.core.capacity.capacity_sweep` on ``data`` (its
     held-out rows are the sweep's test rows) in a spawned child; returns the CapacityReport,
     or None when stopped."""
+    from napari_vaemf.core.recordings._packed import PackedRaster
+
+    packed = data.x.n_units if isinstance(data.x, PackedRaster) else None  # then its bits travel
+    x = data.x.bits if packed is not None else data.x
     return process_job(sweep_target, data.encoding, settings, data.test_index, repeats, threads,
-                       arrays={"x": data.x}, name="capacity sweep")
+                       packed, arrays={"x": x}, name="capacity sweep")
 
 
 def sweep_target(encoding: str, settings, test_index: np.ndarray, repeats: int | None,
-                 threads: int | None, *, x: np.ndarray) -> Job[Any]:
-    """The child's side of :func:`sweep_in_process`."""
+                 threads: int | None, packed: int | None = None, *, x: np.ndarray) -> Job[Any]:
+    """The child's side of :func:`sweep_in_process` (``packed``: x holds the bits of a
+    streamed recording of that many units)."""
     if threads:
         import torch
 
         torch.set_num_threads(int(threads))
     from napari_vaemf.core.capacity import capacity_sweep
+
+    if packed is not None:
+        from napari_vaemf.core.recordings import PackedRaster
+
+        x = PackedRaster(x, packed)
 
     return capacity_sweep(x, encoding, settings=settings, test_index=test_index, repeats=repeats)

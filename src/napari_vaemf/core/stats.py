@@ -45,6 +45,7 @@ __all__ = [
     "triplet_indices",
     "triplet_cumulants",
     "population_stats",
+    "population_stats_chunks",
     "mixture_stats",
     "poisson_binomial",
     "rates_rel_rms",
@@ -182,6 +183,50 @@ def population_stats(x: np.ndarray, triplets: np.ndarray | None = None) -> Popul
         c3=triplet_cumulants(x, triplets) if len(triplets) else np.zeros(0),
         n_samples=x.shape[0],
     )
+
+
+def population_stats_chunks(chunks, triplets: np.ndarray | None = None) -> PopulationStats:
+    """:func:`population_stats` accumulated over row chunks: ``chunks`` yields (t_c, N) {0, 1}
+    or count arrays (e.g. the row slices of a bit-packed raster), so the statistics of a
+    raster too large to hold come without a dense float64 copy. Equal to
+    :func:`population_stats` of the stacked rows up to rounding. ±1 rows are refused: their
+    mapping to {0, 1} is decided on the whole raster."""
+    s1 = s2 = s3 = pk = t = None
+    total = 0
+    for x in chunks:
+        x = np.asarray(x)
+        if x.ndim != 2:
+            raise InputError(None, f"configurations must be a (T, N) array, got shape {x.shape}")
+        if x.size and x.min() < 0:
+            raise ParameterError("chunked statistics take {0, 1} or count rows, not ±1 spins")
+        if s1 is None:
+            n = x.shape[1]
+            if triplets is None:
+                triplets = triplet_indices(n) if n >= 3 else np.zeros((0, 3), dtype=np.int64)
+            t = np.asarray(triplets, dtype=np.int64)
+            s1, s2, s3 = np.zeros(n), np.zeros((n, n)), np.zeros(len(t))
+            pk = np.zeros(n + 1, dtype=np.int64)
+        # {0, 1} rows: the products are small integers, exact in float32 (twice as fast)
+        xf = x.astype(np.float32 if x.size == 0 or x.max() <= 1 else np.float64)
+        s1 += xf.sum(0, dtype=np.float64)
+        s2 += xf.T @ xf
+        k = np.rint(xf.sum(1, dtype=np.float64)).astype(np.int64)
+        pk += np.bincount(k, minlength=n + 1)[: n + 1]
+        for a in range(0, len(xf) if len(t) else 0, 4096):
+            blk = xf[a : a + 4096].astype(np.float64)
+            s3 += np.einsum("sm,sm,sm->m", blk[:, t[:, 0]], blk[:, t[:, 1]], blk[:, t[:, 2]])
+        total += x.shape[0]
+    if s1 is None or total < 2:
+        raise InputError(None, f"configurations need at least 2 samples, got {total}")
+    m, m2 = s1 / total, s2 / total
+    cov = m2 - np.outer(m, m)
+    c3 = np.zeros(0)
+    if len(t):
+        i, j, k3 = t.T
+        c3 = (s3 / total - m[i] * m2[j, k3] - m[j] * m2[i, k3] - m[k3] * m2[i, j]
+              + 2 * m[i] * m[j] * m[k3])
+    return PopulationStats(rates=m, cov=cov, corr=_correlations_from(cov), pk=pk / total,
+                           pk_counts=pk.astype(np.float64), triplets=t, c3=c3, n_samples=total)
 
 
 def poisson_binomial(p: np.ndarray) -> np.ndarray:

@@ -180,3 +180,55 @@ def test_packed_samples_refuse_other_encodings():
     with pytest.raises(ParameterError, match="binary or count"):
         pack_recording(rec)
     assert SpikeTrains.from_list([[0.1, 0.2]]).in_file is False
+
+
+def test_packed_take_and_chunks():
+    x = (np.random.default_rng(2).random((40, 11)) < 0.3).astype(np.int8)
+    p = PackedRaster.from_dense(x)
+    mask = x[:, 3] > 0
+    np.testing.assert_array_equal(p.take(mask)[:], x[mask])
+    np.testing.assert_array_equal(p.take(np.array([7, 2]))[:], x[[7, 2]])
+    np.testing.assert_array_equal(np.concatenate(list(p.chunks(6))), x)
+    assert [len(c) for c in p.chunks(16)] == [16, 16, 8]
+
+
+def test_streamed_capacity_sweep_equals_the_in_memory_sweep(nwb, in_file, one_torch_thread,
+                                                            monkeypatch):
+    from napari_vaemf.core.capacity import CapacitySettings, capacity_sweep
+    from napari_vaemf.core.progress import drive
+
+    lazy = load_recording(nwb, bin_size=0.05, lazy=True)
+    streamed, dense = prepare(lazy, 0.2, stream=True), prepare(lazy, 0.2)
+    st = CapacitySettings(k_max=2, seeds=1, infonce=False, random_partitions=1, model_mi=False,
+                          epochs=3, method="vae")  # the in-memory sweep would choose exact
+    reports = [drive(capacity_sweep(dense.x, "binary", test_index=dense.test_index, settings=st),
+                     bar=False)]
+    # nothing of the streamed sweep makes the whole raster dense
+    monkeypatch.setattr(PackedRaster, "__array__", lambda *a, **k: pytest.fail("made dense"))
+    reports.append(drive(capacity_sweep(streamed.x, "binary", test_index=streamed.test_index,
+                                        settings=st), bar=False))
+    dense_r, streamed_r = reports
+    assert streamed_r.settings["engine"] == dense_r.settings["engine"] == "vae"
+    assert streamed_r.settings["n_test"] == dense_r.settings["n_test"] == len(dense.test_index)
+    for a, b in zip(streamed_r.points, dense_r.points):
+        assert a.test_loglik_nats == pytest.approx(b.test_loglik_nats, abs=1e-4)
+        assert a.stat_errors["cov_corr"] == pytest.approx(b.stat_errors["cov_corr"], abs=1e-6)
+    assert streamed_r.bipartite_mi[0].value == pytest.approx(dense_r.bipartite_mi[0].value, abs=1e-12)
+    assert streamed_r.latents_needed == dense_r.latents_needed
+    with pytest.raises(ParameterError, match="shuffle"):
+        drive(capacity_sweep(streamed.x, "binary", test_index=streamed.test_index,
+                             settings=CapacitySettings(k_max=1, control="shuffle")), bar=False)
+
+
+def test_cli_capacity_streams_a_large_recording(nwb, in_file, tmp_path, monkeypatch,
+                                                one_torch_thread):
+    from napari_vaemf.cli import main
+
+    monkeypatch.setattr(_recording, "LAZY_CELLS", 1000)  # this small file counts as large
+    monkeypatch.setattr(PackedRaster, "__array__", lambda *a, **k: pytest.fail("made dense"))
+    out = tmp_path / "cap"
+    assert main(["capacity", str(nwb), "-o", str(out), "--max-latents", "1", "--seeds", "1",
+                 "--epochs", "2", "--bin-size", "0.05", "--model-mi", "false"]) == 0
+    d = json.loads((out / "capacity.json").read_text())
+    assert d["data"]["streamed"] is True and d["settings"]["engine"] == "vae"
+    assert [r["latents"] for r in d["sweep"]] == [1] and np.isfinite(d["sweep"][0]["test_loglik_nats"])

@@ -114,8 +114,19 @@ def half_statistics(x: np.ndarray, encoding: str, partition: Bipartition,
       of half the 95th percentile of |overlap|), else ``levels`` quantile bins;
     - vector encoding: the largest eigenvalue of the half's nematic tensor, cut into
       ``levels`` quantile bins.
+    A bit-packed raster (a streamed recording) gives the population counts chunk by chunk.
     Returns ``(t_a, t_b, name)``.
     """
+    from napari_vaemf.core.recordings._packed import PackedRaster
+
+    if isinstance(x, PackedRaster) and directions is None and encoding == "binary":
+        if x.shape[1] != partition.n:
+            raise InputError(None, f"data of shape {x.shape} do not match a partition of "
+                             f"{partition.n} units")
+        counts = [(c[:, partition.a].sum(1, dtype=np.int64), c[:, partition.b].sum(1, dtype=np.int64))
+                  for c in x.chunks()]
+        return (np.concatenate([a for a, _ in counts]), np.concatenate([b for _, b in counts]),
+                "population-count")
     x = np.asarray(x)
     if x.ndim not in (2, 3) or x.shape[1] != partition.n:
         raise InputError(None, f"data of shape {x.shape} do not match a partition of "

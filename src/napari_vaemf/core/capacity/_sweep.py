@@ -127,14 +127,23 @@ def capacity_sweep(x: np.ndarray, encoding: str, k_max: int | None = None,
         seeds = st.seeds if seeds is None else int(seeds)
         if k_max < 1 or seeds < 1:
             raise ParameterError(f"need k_max >= 1 and seeds >= 1, got {k_max}, {seeds}")
-        x = np.asarray(x)
+        from napari_vaemf.core.recordings._packed import PackedRaster
+
+        packed = isinstance(x, PackedRaster)  # a streamed recording: its rows stay bits
+        if packed and st.control == "shuffle":
+            raise ParameterError("--control shuffle needs the samples in memory; this recording "
+                                 "is streamed (fit a shorter window with --t-start/--t-stop)")
+        x = x if packed else np.asarray(x)
         t, n = x.shape[0], x.shape[1]
         if test_index is None:  # plain arrays: the i.i.d. rule (recordings come with a split)
             test_index, _ = heldout_split(t, st.test_fraction, st.seed, iid=True)
         test_index = np.asarray(test_index, dtype=np.int64)
         train_mask = np.ones(t, bool)
         train_mask[test_index] = False
-        x_train, x_test = x[train_mask], x[test_index]
+        if packed:
+            x_train, x_test = x.take(train_mask), x.take(test_index)
+        else:
+            x_train, x_test = x[train_mask], x[test_index]
         parts = partitions or default_partitions(n, st.layout, st.random_partitions, st.seed)
         mi = yield from data_bipartite_mi(x, encoding, parts, st.infonce,
                                           InfoNCEConfig(steps=st.infonce_steps, seed=st.seed),
@@ -143,8 +152,7 @@ def capacity_sweep(x: np.ndarray, encoding: str, k_max: int | None = None,
         base = config or st.vae_config(len(x_train))
         data = TaskData(x_train, x_test, encoding, base, tuple(st.decoders), st.rate_threshold_nats,
                         parts[0] if st.model_mi else None, st.model_mi_samples,
-                        stats.population_stats(x_test.astype(np.float64), np.zeros((0, 3), np.int64))
-                        if encoding != "vector" else None, "vae")
+                        _test_stats(x_test, encoding), "vae")
         results, stop, engine, why, exact_stage = yield from _walk_engines(data, k_max, seeds, st,
                                                                          store, config is None)
         base = data.base if engine == "vae" else _exact_base(data.base, st, config is None)
@@ -184,6 +192,18 @@ def capacity_sweep(x: np.ndarray, encoding: str, k_max: int | None = None,
             report.control = yield from _shuffle_control(x, test_index, encoding, data, st, report,
                                                          repeats, store)
         return report
+
+
+def _test_stats(x_test, encoding: str):
+    """The held-out rows' population statistics (None for vectors); a bit-packed raster's
+    are accumulated chunk by chunk."""
+    if encoding == "vector":
+        return None
+    from napari_vaemf.core.recordings._packed import PackedRaster
+
+    if isinstance(x_test, PackedRaster):
+        return stats.population_stats_chunks(x_test.chunks(), np.zeros((0, 3), np.int64))
+    return stats.population_stats(x_test.astype(np.float64), np.zeros((0, 3), np.int64))
 
 
 def _exact_base(base, st: CapacitySettings, defaults: bool):

@@ -85,9 +85,7 @@ def task_job(task: FitTask, data: TaskData) -> Job[dict]:
     rate = fit_rate(fit, metrics=m, threshold_nats=data.rate_threshold_nats)
     errors: dict[str, float] = {}
     if data.data_stats is not None:
-        sample = fit.sample(len(data.x_test), seed=cfg.seed + 7).astype(np.float64)
-        model_stats = stats.population_stats(sample, np.zeros((0, 3), dtype=np.int64))
-        errors = _stat_errors(model_stats, data.data_stats)
+        errors = _stat_errors(_model_stats(fit, data.x_test, cfg.seed + 7), data.data_stats)
     model_mi = None
     if data.partition is not None:
         est = yield from model_bipartite_mi(fit, data.partition, samples=data.model_mi_samples,
@@ -101,6 +99,19 @@ def task_job(task: FitTask, data: TaskData) -> Job[dict]:
              m["test_loglik_nats"], rate.total_nats)
     return {"point": asdict(point), "per_sample": per_sample,
             "latents": fit.latents(data.x_test)}
+
+
+def _model_stats(fit, x_test, seed: int):
+    """Population statistics of as many model samples as held-out rows; for a bit-packed
+    (streamed) test set they are drawn and counted in chunks (seeds ``seed + first row``)."""
+    from napari_vaemf.core.recordings._packed import PackedRaster
+
+    none = np.zeros((0, 3), dtype=np.int64)
+    if not isinstance(x_test, PackedRaster):
+        return stats.population_stats(fit.sample(len(x_test), seed=seed).astype(np.float64), none)
+    n, rows = len(x_test), max(256, (16 << 20) // max(1, x_test.shape[1]))
+    return stats.population_stats_chunks(
+        (fit.sample(min(rows, n - a), seed=seed + a) for a in range(0, n, rows)), none)
 
 
 def _stat_errors(model_stats, data_stats) -> dict[str, float]:
@@ -163,8 +174,9 @@ _NOT_IN_KEY = ("k_max", "seeds", "scheduler", "device", "tolerance_nats", "rel_t
 def sweep_key(x: np.ndarray, test_index: np.ndarray, encoding: str, settings, base) -> str:
     """Identifies a sweep's fits: the data, the held-out rows, the settings that change a fit
     (CapacitySettings less :data:`_NOT_IN_KEY`) and the VAEConfig template ``base``."""
-    h = hashlib.sha256(f"{encoding}|{x.shape}|{x.dtype.str}|".encode())
-    h.update(np.ascontiguousarray(x).tobytes())
+    packed = getattr(x, "bits", None)  # a PackedRaster: its bits identify it
+    h = hashlib.sha256(f"{encoding}|{x.shape}|{x.dtype.str}|{'packed' if packed is not None else ''}".encode())
+    h.update(np.ascontiguousarray(x if packed is None else packed).tobytes())
     h.update(np.ascontiguousarray(test_index, dtype=np.int64).tobytes())
     fit_settings = {k: v for k, v in asdict(settings).items() if k not in _NOT_IN_KEY}
     base_dict = {k: v for k, v in base.to_dict().items() if k != "device"}
