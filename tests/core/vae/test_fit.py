@@ -165,6 +165,12 @@ def test_iwae_at_least_elbo_and_rate_per_latent():
     assert len(ev["rate_per_latent_nats"]) == 2
     assert sum(ev["rate_per_latent_nats"]) == pytest.approx(ev["rate_nats"], rel=1e-6)
     assert ev["elbo_nats"] == pytest.approx(-(ev["rate_nats"] + ev["distortion_nats"]))
+    x = _cw(samples=700, seed=4)
+    one = fit.evaluate(x, per_sample=True)  # every row's bound from the same pass
+    per = one.pop("test_loglik_per_sample")
+    assert per.shape == (700,) and per.dtype == np.float64 and np.isfinite(per).all()
+    assert per.mean() == pytest.approx(one["test_loglik_nats"], abs=1e-5)
+    assert one == fit.evaluate(x)  # asking for the rows changes nothing else
 
 
 @pytest.mark.parametrize("encoding", ["binary", "spin", "vector"])

@@ -5,7 +5,8 @@ scheduler on a cluster (e.g. one started by dask-jobqueue on SLURM), the same ta
 
 - ``"serial"``: no Dask; the fits run one after the other in this process;
 - ``"local:N"``: a LocalCluster of N worker processes with one thread each (their statistical
-  profiler off: it slows torch fits by 20-40 %), closed after the sweep;
+  profiler off: it slows torch fits by 20-40 %; each handed one fit at a time), closed after
+  the sweep;
 - ``"tcp://host:8786"`` (or any address ``distributed.Client`` takes): a running scheduler.
 
 Each fit is one task (:func:`~napari_vaemf.core.capacity._tasks.run_task`) that pins torch to
@@ -57,8 +58,12 @@ def _client(spec: str):
         import dask
 
         # the workers' statistical profiler samples every thread each 10 ms: it slowed a fit on
-        # a worker by 20-40 % against the same fit here (the nannies keep this for restarts)
-        with dask.config.set({"distributed.worker.profile.enabled": False}):
+        # a worker by 20-40 % against the same fit here (the nannies keep this for restarts).
+        # Worker saturation 1.0: a one-thread worker is handed one fit at a time (at the default
+        # 1.1 it holds a second one queued, which at the end of a sweep can wait behind a long
+        # fit while the other worker idles)
+        with dask.config.set({"distributed.worker.profile.enabled": False,
+                              "distributed.scheduler.worker-saturation": 1.0}):
             cluster = LocalCluster(n_workers=int(arg), threads_per_worker=1, processes=True,
                                    dashboard_address=None)
         return Client(cluster), cluster

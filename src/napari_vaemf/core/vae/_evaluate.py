@@ -24,13 +24,16 @@ class FitEval:
     """Mixin of :class:`~napari_vaemf.core.vae.fit.Fit` (uses its model, split, data chunks)."""
 
     @torch.no_grad()
-    def evaluate(self, x: np.ndarray | None = None, iwae_k: int | None = None) -> dict:
+    def evaluate(self, x: np.ndarray | None = None, iwae_k: int | None = None,
+                 per_sample: bool = False) -> dict:
         """Per-sample numbers in nats.
 
         Without ``x``: ``elbo_nats``, ``rate_nats``, ``rate_per_latent_nats`` and
         ``distortion_nats`` on the training split, ``test_elbo_nats`` and
         ``test_loglik_nats`` (IWAE bound with ``iwae_k`` samples) on the held-out split.
         With ``x``: every number on ``x``. The ELBO is log-likelihood-like (higher is better).
+        ``per_sample``: also ``test_loglik_per_sample``, the IWAE bound of every held-out row
+        (float64 array; its mean is ``test_loglik_nats``), from the same pass.
         """
         k = int(iwae_k or self.config.iwae_k)
         self.model.eval()
@@ -54,10 +57,14 @@ class FitEval:
             dist += float(d.sum())
             kl_lat += kl_b.sum(0).double()
             kl += float(kl_b.sum())
+        rows = []
         for xb in test(k):
             d, r = self.model.neg_elbo_terms(xb, gen)
             elbo_t -= float((d + r).sum())
-            ll_t += float(self.model.iwae(xb, k, gen).sum())
+            ll_b = self.model.iwae(xb, k, gen)
+            ll_t += float(ll_b.sum())
+            if per_sample:
+                rows.append(ll_b.double().cpu().numpy())
         out.update(
             elbo_nats=-(dist + kl) / n_train,
             rate_nats=kl / n_train,
@@ -68,6 +75,8 @@ class FitEval:
         )
         if x is None:
             self.metrics.update(out)
+        if per_sample:
+            out["test_loglik_per_sample"] = np.concatenate(rows) if rows else np.zeros(0)
         return out
 
     @torch.no_grad()
