@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from scipy.optimize import brentq
 from scipy.special import gammaln, logsumexp
 
 from napari_vaemf.core.configs import SampleSet
@@ -72,6 +71,8 @@ def curie_weiss_mean_field(beta_j: float, beta_h: float = 0.0) -> float:
     For h != 0 it is the solution with the sign of h (the global free-energy minimum); for
     h = 0 and beta J > 1 the positive spontaneous magnetisation; otherwise 0.
     """
+    from scipy.optimize import brentq  # here: scipy.optimize costs every fit process 0.4 s to import
+
     a = check_finite("beta_j", beta_j)
     b = check_finite("beta_h", beta_h)
     sign = -1.0 if b < 0 else 1.0

@@ -15,7 +15,6 @@ import logging
 import math
 
 import numpy as np
-from scipy.optimize import brentq
 
 from napari_vaemf.core.configs import SampleSet
 from napari_vaemf.core.progress import Job, Progress
@@ -76,6 +75,8 @@ def maier_saupe_mean_field_S(beta_j: float) -> float:
     transition is first order at beta J = BETA_J_TRANSITION (beta U = 4.5415), where S jumps
     from 0 to 0.429.
     """
+    from scipy.optimize import brentq  # here: scipy.optimize costs every fit process 0.4 s to import
+
     bj = check_finite("beta_j", beta_j, minimum=0.0)
     bu = 2.0 * bj / 3.0
     grid = np.linspace(-0.5, 1.0, 3001)
