@@ -66,7 +66,7 @@ def register(subparsers) -> None:
     g.add_argument("--length", type=int, default=None, help="ising2d: lattice side L (16)")
     g.add_argument("--chains", type=int, default=None, help="parallel chains (sampler default)")
     g.add_argument("--burn-in", type=int, default=None, help="burn-in sweeps (sampler default)")
-    g.add_argument("--thin", type=int, default=None, help="sweeps between recorded samples")
+    g.add_argument("--thin", type=int, default=None, help="sweeps between recorded samples (hopfield default: twice the autocorrelation time measured on the burn-in; others 1)")
     g.add_argument("--temperatures", type=int, default=None,
                    help="parallel-tempering replicas (hopfield, maier-saupe; default automatic)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -135,3 +135,23 @@ def test_deterministic_stoppable_and_errors():
             next(sample_hopfield(**bad))
     with pytest.raises(ParameterError):
         hopfield_exact_distribution(np.ones((25, 1)), 1.0)
+
+
+def test_default_thinning_makes_records_of_a_chain_nearly_independent():
+    """Retrieval phase: a chain switches retrieval states slowly. By default the records of one
+    chain are twice the overlaps' autocorrelation time apart (measured on the burn-in), so
+    consecutive records are nearly uncorrelated; recorded every sweep they are not."""
+    def lag1(res):  # correlation of a chain's overlap with pattern 1 between its consecutive records
+        ov, c = res.truth["overlaps"][:, 0], res.params["chains"]
+        per_chain = ov.reshape(-1, c)  # row = record * chains + chain
+        a, b = per_chain[:-1].ravel(), per_chain[1:].ravel()
+        return float(np.corrcoef(a, b)[0, 1])
+
+    auto = drive(sample_hopfield(60, 2, beta=1.4, samples=2048, seed=4, chains=256), bar=False)
+    every = drive(sample_hopfield(60, 2, beta=1.4, samples=2048, seed=4, chains=256, thin=1), bar=False)
+    d = auto.params["diagnostics"]
+    assert d["thin_rule"] == "auto" and d["thin"] > 5 and auto.params["thin"] == d["thin"]
+    assert every.params["diagnostics"]["thin_rule"] == "given" and every.params["thin"] == 1
+    assert lag1(every) > 0.7 and lag1(auto) < 0.35, (lag1(every), lag1(auto))
+    short = drive(sample_hopfield(20, 2, samples=50, seed=1, burn_in=4), bar=False)
+    assert short.params["thin"] == 1 and "too short" in short.params["diagnostics"]["thin_rule"]

@@ -35,12 +35,14 @@ def check_finite(name: str, value: float, minimum: float | None = None) -> float
     return v
 
 
-def integrated_autocorrelation_time(x: np.ndarray, c: float = 5.0) -> float:
+def integrated_autocorrelation_time(x: np.ndarray, c: float = 5.0, pooled: bool = False) -> float:
     """Integrated autocorrelation time tau = 1 + 2 sum_t rho(t), in steps.
 
     ``x`` is (steps,) or (steps, chains); the autocorrelation is averaged over chains and
     the sum is cut by Sokal's automatic window (smallest W with W >= c * tau(W)). Returns
-    1.0 for a series without variance.
+    1.0 for a series without variance. Each chain's own mean is removed, unless ``pooled``:
+    then the mean over all chains (right for many equilibrated chains observed for a time
+    shorter than their slowest mode, whose own means would hide it).
     """
     x = np.asarray(x, dtype=np.float64)
     if x.ndim == 1:
@@ -48,7 +50,7 @@ def integrated_autocorrelation_time(x: np.ndarray, c: float = 5.0) -> float:
     if x.ndim != 2 or x.shape[0] < 2:
         raise ParameterError(f"need a (steps,) or (steps, chains) series, got {x.shape}")
     n = x.shape[0]
-    y = x - x.mean(axis=0)
+    y = x - (x.mean() if pooled else x.mean(axis=0))
     f = np.fft.rfft(y, n=2 * n, axis=0)
     acf = np.fft.irfft(f * np.conj(f), axis=0)[:n].mean(axis=1)
     if acf[0] <= 0:

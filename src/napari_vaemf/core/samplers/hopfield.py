@@ -21,6 +21,7 @@ from napari_vaemf.core.configs import SampleSet
 from napari_vaemf.core.errors import ParameterError
 from napari_vaemf.core.progress import Job, Progress
 from napari_vaemf.core.samplers._common import (
+    integrated_autocorrelation_time,
     tau_or_none,
     beta_ladder,
     check_finite,
@@ -40,6 +41,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MAX_EXACT_N = 20  # exhaustive enumeration limit of hopfield_exact_distribution
+CHAINS = 1024  # default independent chains: each gives ceil(samples / chains) thinned records
+MIN_TAU_SWEEPS = 8  # burn-in sweeps (second half) needed to measure the automatic thinning
 CHUNK_ELEMENTS = 1 << 16  # spins per cache-sized block of the s | m update
 
 
@@ -130,6 +133,17 @@ def hopfield_mean_field(
     return m
 
 
+def auto_thin(overlaps: np.ndarray) -> int:
+    """Sweeps between records: ceil(2 tau) for the largest integrated autocorrelation time tau
+    of the target replicas' overlaps ``overlaps`` (sweeps, chains, P), centred on the mean over
+    all chains (a chain's own mean over a short stretch would hide its slow switches between
+    retrieval states); at most the length of the series (Sokal's window cuts the estimate,
+    so longer times are not resolved)."""
+    tau = max(integrated_autocorrelation_time(overlaps[:, :, j], pooled=True)
+              for j in range(overlaps.shape[2]))
+    return int(min(max(1, math.ceil(2.0 * tau)), len(overlaps)))
+
+
 def _auto_temperatures(n: int, beta: float, beta_min: float) -> int:
     if beta_min >= beta:
         return 1
@@ -150,23 +164,29 @@ def sample_hopfield(
     n_temperatures: int | None = None,
     beta_min: float | None = None,
     burn_in: int = 200,
-    thin: int = 1,
+    thin: int | None = None,
 ) -> Job[SampleSet]:
     """Equilibrium samples (T=samples, N=n) of a Hopfield network at inverse temperature beta.
 
     Patterns are ``patterns`` (N, P) when given, else random with pattern ``bias``.
-    ``chains`` independent tempering chains (default min(samples, 64)) run
+    ``chains`` independent tempering chains (default min(samples, CHAINS)) run
     ``n_temperatures`` replicas each, on a geometric beta ladder from ``beta`` down to
     ``beta_min`` (default 0.75, in the paramagnetic phase); after ``burn_in`` sweeps the
-    target replicas are recorded every ``thin`` sweeps. A generator: yields Progress and
-    returns a SampleSet with truth {"patterns", "overlaps" (T, P), "betas"}; the
-    integrated autocorrelation times (in sweeps) and swap rates are in params["diagnostics"].
+    target replicas are recorded every ``thin`` sweeps. Default ``thin``: twice the
+    integrated autocorrelation time of the overlaps measured over the second half of the
+    burn-in (:func:`auto_thin`), so that the samples are close to independent draws (a chain
+    switches between retrieval states slowly: recorded every sweep, 50,000 samples held as
+    much information as ~1,500 independent ones). A generator: yields Progress and returns
+    a SampleSet with truth {"patterns", "overlaps" (T, P), "betas"}; the integrated
+    autocorrelation times (in sweeps), the thinning used and the swap rates are in
+    params["diagnostics"].
     """
     beta = check_finite("beta", beta, minimum=0.0)
     samples = check_positive_int("samples", samples)
     seed = check_positive_int("seed", seed, minimum=0)
     burn_in = check_positive_int("burn_in", burn_in, minimum=0)
-    thin = check_positive_int("thin", thin)
+    if thin is not None:
+        thin = check_positive_int("thin", thin)
     rng = np.random.default_rng(seed)
     if patterns is None:
         xi = hopfield_patterns(n, n_patterns, bias, seed=int(rng.integers(2**63)))
@@ -174,7 +194,7 @@ def sample_hopfield(
         xi = _check_patterns(patterns, n)
     n, p = xi.shape
     hh = _check_field(h, n)
-    chains = check_positive_int("chains", chains if chains is not None else min(samples, 64))
+    chains = check_positive_int("chains", chains if chains is not None else min(samples, CHAINS))
     beta_min = check_finite("beta_min", beta_min if beta_min is not None else min(beta, 0.75),
                             minimum=0.0)
     k = check_positive_int("n_temperatures", n_temperatures if n_temperatures is not None
@@ -182,7 +202,11 @@ def sample_hopfield(
     betas = beta_ladder(beta, beta_min, k)
     k = betas.size
     records = math.ceil(samples / chains)
-    sweeps = burn_in + records * thin
+    tail = burn_in - burn_in // 2  # the burn-in sweeps whose overlaps set the automatic thin
+    thin_rule = "given" if thin is not None else "auto"
+    if thin is None and tail < MIN_TAU_SWEEPS:
+        thin, thin_rule = 1, "burn-in too short to measure"
+    sweeps = burn_in + records * (thin or 1)  # until the burn-in has measured the thinning
 
     xf = xi.astype(np.float32)  # (N, P)
     xft = np.ascontiguousarray(xf.T)  # (P, N)
@@ -196,18 +220,19 @@ def sample_hopfield(
     u = np.empty((chunk, n), dtype=np.float32)
     t = np.empty((chunk, n), dtype=np.float32)
     out = np.empty((records * chains, n), dtype=np.int8)
-    energy_trace = np.empty((records * thin, chains))
-    m1_trace = np.empty((records * thin, chains))
+    burn_trace = np.empty((tail if thin is None else 0, chains, p), dtype=np.float32)
+    energy_trace = m1_trace = np.empty((0, chains))
     swaps = SwapStats(k, chains)
     params = {"n": n, "n_patterns": p, "beta": beta, "samples": samples, "seed": seed,
               "bias": bias if patterns is None else None, "patterns_given": patterns is not None,
               "h": None if hh is None else hh.tolist(), "chains": chains, "n_temperatures": k,
-              "beta_min": float(betas[-1]), "burn_in": burn_in, "thin": thin,
+              "beta_min": float(betas[-1]), "burn_in": burn_in,
               "sampler": "Hubbard-Stratonovich Gibbs + parallel tempering"}
     log.info("Hopfield: N=%d P=%d beta=%g, %d chains x %d temperatures, %d sweeps",
              n, p, beta, chains, k, sweeps)
     yield Progress("sample", 0, sweeps)
-    for sweep in range(sweeps):
+    sweep = 0
+    while sweep < sweeps:
         e_slot = -0.5 * (ov.astype(np.float64) ** 2).sum(axis=1) / n  # (R,)
         if hf is not None:
             e_slot -= s @ hf
@@ -218,6 +243,13 @@ def sample_hopfield(
             swaps.add(sweep, acc)
             inv = inv[perm, cols]
         target = inv[0] * chains + cols  # rows at the target temperature
+        if sweep == burn_in:  # burn-in done: the thinning is known, and with it the length
+            if thin is None:
+                thin = auto_thin(burn_trace)
+            sweeps = burn_in + records * thin
+            energy_trace, m1_trace = np.empty((records * thin, chains)), np.empty((records * thin, chains))
+        elif burn_in - len(burn_trace) <= sweep < burn_in:
+            burn_trace[sweep - burn_in + len(burn_trace)] = ov[target] / n
         if sweep >= burn_in:
             i = sweep - burn_in
             energy_trace[i] = e_slot[inv[0], cols]
@@ -250,6 +282,7 @@ def sample_hopfield(
             out[r * chains : (r + 1) * chains] = s[inv[0] * chains + cols]
         if sweep % 4 == 3 or sweep == sweeps - 1:
             yield Progress("sample", sweep + 1, sweeps)
+        sweep += 1
     # interleave so that the first T rows mix all chains: row = record * chains + chain
     configs = out[:samples]
     overlaps = (configs.astype(np.float32) @ xf) / n
@@ -258,8 +291,11 @@ def sample_hopfield(
         "tau_int_m1_sweeps": tau_or_none(m1_trace),
         "swap_acceptance": swaps.acceptance(),
         "sweeps": sweeps,
+        "thin": thin,
+        "thin_rule": thin_rule,
     }
     params["diagnostics"] = diagnostics
+    params["thin"] = thin
     truth = {"patterns": xi, "overlaps": overlaps.astype(np.float32), "betas": betas}
     if hh is not None:
         truth["h"] = hh
