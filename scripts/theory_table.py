@@ -109,7 +109,9 @@ def hopfield(tmp: Path) -> dict:
     found, _, _ = attractor_summary(energy, x_test)  # the retrieval states ±ξ_μ
     top = np.array([a["pattern"] for a in found[:2 * p]], np.float64) * 2 - 1
     row["energy_attractor_bits"] = float(bits_right(top.T, xi)[0]) if len(top) >= p else 0.0
-    x_train = load_configurations(train).configurations
+    loaded = load_configurations(train)
+    x_train = loaded.configurations
+    row["train_sampler"] = {k: loaded.params.get(k) for k in ("chains", "thin", "burn_in")}
     strict = fit_strict_hopfield(x_train, p, "spin")  # the validate row's model, for its patterns
     row["strict_bits"] = float(bits_right(strict.w, xi)[0])
     row["strict_test_loglik_nats"] = strict.loglik(x_test)
