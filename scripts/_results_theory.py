@@ -147,7 +147,7 @@ def _equilibrium(h: dict) -> str:
             "samples visit the ±ξ states unevenly (the magnetization is 0 in the model), the fit "
             "learns that imbalance as fields, and the held-out gap grows. The default sampler "
             "records each chain every 2τ sweeps (τ measured on the burn-in).\n\n"
-            + h["table"](["sampler", "chains", "thin", "τ (sweeps)", "mean |magnetization|",
+            + h["table"](["sampler", "chains", "thin", "τ (sweeps)", "mean abs. magnetization",
                           "training: fit − truth", "held-out: truth − fit", "sampling (s)"], rows)
             + "\n```bash\n" + d["command"] + "\n```\n\n" + h["source"](EQUILIBRIUM) + "\n")
 
