@@ -76,6 +76,25 @@ class ChildFit:
             return cls.load(path, x=data.x, device=device)
 
 
+def _send(x) -> tuple[np.ndarray, int | None]:
+    """What travels to a child in shared memory: the samples, or the bits of a streamed
+    recording (a PackedRaster) with its number of units (else None)."""
+    from napari_vaemf.core.recordings._packed import PackedRaster
+
+    if isinstance(x, PackedRaster):
+        return x.bits, x.n_units
+    return x, None
+
+
+def _received(x: np.ndarray, packed: int | None):
+    """The child's side of :func:`_send`: the samples as the parent held them."""
+    if packed is None:
+        return x
+    from napari_vaemf.core.recordings import PackedRaster
+
+    return PackedRaster(x, packed)
+
+
 def train_in_process(data: FitData, config: VAEConfig, *, threads: int | None = None,
                      stop_timeout_s: float = 120.0) -> ProcessJob:
     """The job that trains ``new_fit(data, config)`` in a spawned child process.
@@ -85,10 +104,7 @@ def train_in_process(data: FitData, config: VAEConfig, *, threads: int | None = 
     which is also ``job.result`` after a stop.
     """
     meta = dataclasses.replace(data, x=np.zeros((0,), np.int8))  # x travels in shared memory
-    from napari_vaemf.core.recordings._packed import PackedRaster
-
-    packed = data.x.n_units if isinstance(data.x, PackedRaster) else None  # then its bits travel
-    x = data.x.bits if packed is not None else data.x
+    x, packed = _send(data.x)
     return process_job(fit_target, meta, config, threads, packed, arrays={"x": x}, name="fit",
                        stop_timeout_s=stop_timeout_s)
 
@@ -108,11 +124,7 @@ def fit_target(meta: FitData, config: VAEConfig, threads: int | None, packed: in
         torch.set_num_threads(int(threads))
     from napari_vaemf.core.fitting import new_fit
 
-    if packed is not None:  # bit-packed samples of ``packed`` units (a streamed recording)
-        from napari_vaemf.core.recordings import PackedRaster
-
-        x = PackedRaster(x, packed)
-    fit = new_fit(dataclasses.replace(meta, x=x), config)
+    fit = new_fit(dataclasses.replace(meta, x=_received(x, packed)), config)
     return with_rates(fit), partial(_finish, fit)
 
 
@@ -171,10 +183,7 @@ def sweep_in_process(data: FitData, settings, *, repeats: int | None = None,
     """The job that runs :func:`~napari_vaemf.core.capacity.capacity_sweep` on ``data`` (its
     held-out rows are the sweep's test rows) in a spawned child; returns the CapacityReport,
     or None when stopped."""
-    from napari_vaemf.core.recordings._packed import PackedRaster
-
-    packed = data.x.n_units if isinstance(data.x, PackedRaster) else None  # then its bits travel
-    x = data.x.bits if packed is not None else data.x
+    x, packed = _send(data.x)
     return process_job(sweep_target, data.encoding, settings, data.test_index, repeats, threads,
                        packed, arrays={"x": x}, name="capacity sweep")
 
@@ -189,9 +198,4 @@ def sweep_target(encoding: str, settings, test_index: np.ndarray, repeats: int |
         torch.set_num_threads(int(threads))
     from napari_vaemf.core.capacity import capacity_sweep
 
-    if packed is not None:
-        from napari_vaemf.core.recordings import PackedRaster
-
-        x = PackedRaster(x, packed)
-
-    return capacity_sweep(x, encoding, settings=settings, test_index=test_index, repeats=repeats)
+    return capacity_sweep(_received(x, packed), encoding, settings=settings, test_index=test_index, repeats=repeats)

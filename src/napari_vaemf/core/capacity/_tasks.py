@@ -103,12 +103,12 @@ def task_job(task: FitTask, data: TaskData) -> Job[dict]:
 def _model_stats(fit, x_test, seed: int):
     """Population statistics of as many model samples as held-out rows; for a bit-packed
     (streamed) test set they are drawn and counted in chunks (seeds ``seed + first row``)."""
-    from napari_vaemf.core.recordings._packed import PackedRaster
+    from napari_vaemf.core.recordings._packed import PackedRaster, chunk_rows
 
     none = np.zeros((0, 3), dtype=np.int64)
     if not isinstance(x_test, PackedRaster):
         return stats.population_stats(fit.sample(len(x_test), seed=seed).astype(np.float64), none)
-    n, rows = len(x_test), max(256, (16 << 20) // max(1, x_test.shape[1]))
+    n, rows = len(x_test), chunk_rows(x_test.shape[1])
     return stats.population_stats_chunks(
         (fit.sample(min(rows, n - a), seed=seed + a) for a in range(0, n, rows)), none)
 

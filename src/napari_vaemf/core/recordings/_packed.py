@@ -22,9 +22,17 @@ from ..errors import ParameterError
 from ..limits import check_alloc
 from ._binning import unit_bins
 
-__all__ = ["PackedRaster", "pack_recording", "PACK_CHUNK_BINS"]
+__all__ = ["PackedRaster", "pack_recording", "PACK_CHUNK_BINS", "chunk_rows"]
 
 log = logging.getLogger(__name__)
+
+CHUNK_BYTES = 16 << 20  # dense int8 block size of PackedRaster.chunks and chunked model samples
+
+
+def chunk_rows(n_units: int) -> int:
+    """Rows of a ~16 MiB dense int8 block of ``n_units`` columns (at least 256)."""
+    return max(256, CHUNK_BYTES // max(1, n_units))
+
 
 PACK_CHUNK_BINS = 16384  # bins of a lazy raster packed at once (all units): ~32 MB at 2,000 units
 
@@ -93,7 +101,7 @@ class PackedRaster:
 
     def chunks(self, rows: int | None = None):
         """The rows in order, as dense int8 blocks of ``rows`` rows (default: ~16 MiB each)."""
-        rows = rows or max(256, (16 << 20) // max(1, self.n_units))
+        rows = rows or chunk_rows(self.n_units)
         for a in range(0, len(self), rows):
             yield self[a : a + rows]
 
