@@ -90,7 +90,7 @@ def _received(x: np.ndarray, packed: int | None):
     """The child's side of :func:`_send`: the samples as the parent held them."""
     if packed is None:
         return x
-    from napari_vaemf.core.recordings import PackedRaster
+    from napari_vaemf.core.recordings._packed import PackedRaster
 
     return PackedRaster(x, packed)
 
