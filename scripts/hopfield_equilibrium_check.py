@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 
 import numpy as np
 
 
 def one(label: str, **sampler) -> dict:
-    from napari_vaemf.core.baselines._strict import fit_strict_hopfield, hs_log_partition
+    from napari_vaemf.core.baselines._strict import StrictHopfield, fit_strict_hopfield
     from napari_vaemf.core.progress import drive
     from napari_vaemf.core.samplers import sample_hopfield
 
@@ -34,10 +33,8 @@ def one(label: str, **sampler) -> dict:
                  bar=False)
     sample_s = time.perf_counter() - t0
     x, y = train.configurations.astype(np.float64), test.configurations.astype(np.float64)
-    w = np.asarray(xi, np.float64) * math.sqrt(beta / n)
-    log_z = hs_log_partition(np.zeros(n), w, True, 48)
-    truth = {name: float(np.mean(0.5 * np.sum((v @ w) ** 2, 1)) - log_z)
-             for name, v in (("train", x), ("test", y))}
+    true_model = StrictHopfield.of_patterns(xi, beta)
+    truth = {"train": true_model.loglik(x), "test": true_model.loglik(y)}
     t0 = time.perf_counter()
     fit = fit_strict_hopfield(train.configurations, p, "spin")
     fit_s = time.perf_counter() - t0

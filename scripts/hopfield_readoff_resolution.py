@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import time
 
@@ -31,7 +30,7 @@ import numpy as np
 
 
 def main(argv=None) -> int:
-    from napari_vaemf.core.baselines._strict import hs_log_partition
+    from napari_vaemf.core.baselines._strict import StrictHopfield
     from napari_vaemf.core.exact.config import ExactConfig
     from napari_vaemf.core.exact.fit import ExactFit
     from napari_vaemf.core.progress import drive
@@ -46,9 +45,7 @@ def main(argv=None) -> int:
     train = drive(sample_hopfield(n, p, beta, samples=50000, seed=1301), bar=False)
     xi = train.truth["patterns"]
     test = drive(sample_hopfield(n, p, beta, samples=20000, seed=1302, patterns=xi), bar=False)
-    y = test.configurations.astype(np.float64)
-    w = np.asarray(xi, np.float64) * math.sqrt(beta / n)
-    truth = float(np.mean(0.5 * np.sum((y @ w) ** 2, 1)) - hs_log_partition(np.zeros(n), w, True, 48))
+    truth = StrictHopfield.of_patterns(xi, beta).loglik(test.configurations)
     rows = []
     for nodes in args.nodes:
         t0 = time.perf_counter()

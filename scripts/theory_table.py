@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import os
 import tempfile
 from pathlib import Path
@@ -101,7 +100,7 @@ def _strict_attractors(b: np.ndarray, w: np.ndarray, s: np.ndarray) -> np.ndarra
 
 
 def hopfield(tmp: Path) -> dict:
-    from napari_vaemf.core.baselines._strict import fit_strict_hopfield, hs_log_partition
+    from napari_vaemf.core.baselines._strict import StrictHopfield, fit_strict_hopfield
     from napari_vaemf.core.configs import load_configurations
     from napari_vaemf.core.extraction.energy import load_energy
     from napari_vaemf.core.extraction.attractors import attractor_summary
@@ -117,9 +116,7 @@ def hopfield(tmp: Path) -> dict:
     vaemf("simulate", "hopfield", "--n", str(n), "--patterns", str(tmp / "xi.npy"), "--beta",
           str(beta), "--samples", "20000", "--seed", "1302", "-o", str(test), "--no-progress")
     x_test = load_configurations(test).configurations.astype(np.float64)
-    w_true = xi * math.sqrt(beta / n)  # p(s) ∝ exp(β/(2N) Σ_μ (ξ_μ·s)²) = exp(½|Wᵀs|²)
-    log_z = hs_log_partition(np.zeros(n), w_true, True, 48)
-    truth_ll = float(np.mean(0.5 * np.sum((x_test @ w_true) ** 2, 1)) - log_z)
+    truth_ll = StrictHopfield.of_patterns(xi, beta).loglik(x_test)
     first = _fit_extract(train, tmp / "run", p)
     row = {"case": "hopfield N=100 P=3 beta=1.4", "fit": first, "truth_test_loglik_nats": truth_ll,
            **_validate(tmp / "run", tmp / "val", "--data", str(test), "--train", str(train))}

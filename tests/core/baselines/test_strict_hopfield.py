@@ -134,3 +134,17 @@ def test_strict_fit_on_the_retina_has_the_log_z_ais_finds():
     est, ess = ais_log_partition(fit.b, fit.w, False, chains=2000, temps=800, seed=3)
     assert ess > 1000
     assert fit.log_z == pytest.approx(est, abs=0.01)
+
+
+def test_true_hopfield_model_matches_enumeration():
+    """``StrictHopfield.of_patterns`` is the sampler's model: log p(s) equals the log of the
+    enumerated Hopfield distribution on every state (N = 12, P = 2, β = 1.4)."""
+    from napari_vaemf.core.errors import ParameterError
+    from napari_vaemf.core.samplers import hopfield_exact_distribution, hopfield_patterns
+
+    xi = hopfield_patterns(12, 2, seed=3)
+    states, prob = hopfield_exact_distribution(xi, 1.4)
+    model = StrictHopfield.of_patterns(xi, 1.4)
+    assert model.log_prob(states) == pytest.approx(np.log(prob), abs=1e-8)
+    with pytest.raises(ParameterError, match="beta"):
+        StrictHopfield.of_patterns(xi, -1.0)

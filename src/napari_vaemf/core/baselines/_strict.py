@@ -147,6 +147,20 @@ class StrictHopfield:
     log_z: float  # log partition function (centred lattice, :func:`hs_grid`)
     nodes: int = 32  # grid nodes per axis used for log Z
 
+    @classmethod
+    def of_patterns(cls, patterns: np.ndarray, beta: float, nodes: int = 48) -> "StrictHopfield":
+        """The true Hopfield model of :func:`~napari_vaemf.core.samplers.sample_hopfield`,
+        p(s) ∝ exp(β/(2N) Σ_μ (ξ_μ·s)²) on ±1 spins with zero field, in this class's form
+        (W = ξ √(β/N), b = 0) with log Z on the centred lattice of ``nodes`` per axis."""
+        xi = np.asarray(patterns, np.float64)
+        if xi.ndim != 2 or not np.isfinite(xi).all() or not math.isfinite(beta) or beta < 0:
+            raise ParameterError(f"patterns must be a finite (N, P) array and beta >= 0, got shape "
+                                 f"{xi.shape} and beta {beta}")
+        n = xi.shape[0]
+        w = xi * math.sqrt(beta / n)
+        b = np.zeros(n)
+        return cls(b=b, w=w, encoding="spin", log_z=hs_log_partition(b, w, True, nodes), nodes=nodes)
+
     @property
     def n_parameters(self) -> int:
         return int(self.b.size + self.w.size)
