@@ -71,12 +71,12 @@ def _dask(h: dict) -> str:
         slower = d["dask_task_seconds"] / d["serial_task_seconds"] - 1
         out.append(
             f"\nThe same fits train {100 * slower:.0f} % longer on the workers than one after the "
-            "other here (both cores busy, and a worker's own threads beside the fit; the "
+            "other here (a worker runs the fit in a thread beside its own event loop; the "
             "workers' statistical profiler, which cost 20-40 %, is switched off). The sweep fits "
             "K = 1 and K = 2 in one stage, larger K first, and hands each worker one fit at a "
             "time (worker saturation 1.0), so no fit waits queued behind a long one while the "
             "other worker idles. The rest of the Dask time is the cluster's start and stop "
-            "(about 2 s) and the first fit's imports on each worker (about 3.5 s).\n")
+            "(about 2 s) and the first fit's imports on each worker (about 2 s, both at once).\n")
     out.append("\n" + h["commands"](DASK) + "\n" + h["source"](DASK) + "\n")
     return "".join(out)
 
