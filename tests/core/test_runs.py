@@ -73,7 +73,7 @@ def write(run, i):
         t.commit()
 with R.RunFolder.open(run_dir, kind="test") as run:
     write(run, 0)
-    R._fsync_dir = hook(R._fsync_dir)
+    R.fsync_dir = hook(R.fsync_dir)
     os.replace, os.rename, shutil.rmtree = hook(os.replace), hook(os.rename), hook(shutil.rmtree)
     pathlib.Path.unlink = hook(pathlib.Path.unlink)
     write(run, 1)

@@ -37,16 +37,13 @@ Files of the folder not listed in any manifest (a user's notes) are never touche
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import json
 import logging
 import os
 import secrets
 import shutil
-import signal
 import socket
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,13 +51,10 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from napari_vaemf.core._runlocks import LOCK_FILE as _LOCK
+from napari_vaemf.core._runlocks import defer_sigint
+from napari_vaemf.core._runlocks import folder_lock, fsync_dir, owner_lock
 from napari_vaemf.core.errors import InputError, ParameterError
-
-try:  # POSIX
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
-    import msvcrt
 
 __all__ = ["RunFolder", "Transaction", "Manifest", "read_run", "verify_run", "defer_sigint",
            "MANIFEST", "RUN_FORMAT"]
@@ -69,53 +63,10 @@ log = logging.getLogger(__name__)
 
 RUN_FORMAT = "napari-vaemf.run/1"
 MANIFEST = "manifest.json"
-_LOCK = ".vaemf.lock"
 _STAGE, _COMMIT = ".vaemf-stage-", ".vaemf-commit-"
 _REPLACES = ".replaces.json"  # in a journal: the old run's files the new run drops
 _LEGACY_TMP = (".model.pt.*.tmp", ".report.json.tmp")  # left by writers before this module
 _CHUNK = 1 << 20
-
-
-# --- signals -----------------------------------------------------------------------------
-@dataclass
-class Deferred:
-    """What :func:`defer_sigint` caught: ``count`` SIGINTs while it was active."""
-
-    count: int = 0
-
-
-@contextlib.contextmanager
-def defer_sigint(reraise: bool = True) -> Iterator[Deferred]:
-    """Hold Ctrl-C (SIGINT) off until the block ends; then, if one came, act on it once.
-
-    Acting on it = calling the handler that was installed before (Python's default raises
-    ``KeyboardInterrupt``; ``SIG_DFL`` re-sends the signal; ``SIG_IGN`` does nothing). Not
-    re-raised when the block raised, or with ``reraise=False`` (read ``.count``). Outside the
-    main thread (napari workers) signals cannot be handled, and where SIGINT is ignored
-    (background jobs) it stays ignored: the block runs unchanged.
-    """
-    state = Deferred()
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is signal.SIG_IGN):  # e.g. a background job
-        yield state
-        return
-
-    def _hold(signum, frame):  # noqa: ARG001
-        state.count += 1
-        log.warning("interrupt received; finishing the save first")
-
-    previous = signal.signal(signal.SIGINT, _hold)
-    try:
-        yield state
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if state.count and reraise:
-        if previous is signal.SIG_DFL:
-            signal.raise_signal(signal.SIGINT)
-        elif callable(previous):
-            previous(signal.SIGINT, None)
-        elif previous is None:
-            raise KeyboardInterrupt
 
 
 # --- manifest ----------------------------------------------------------------------------
@@ -167,87 +118,6 @@ def _hash_fsync(path: Path) -> dict[str, Any]:
     return {"size": size, "sha256": h.hexdigest()}
 
 
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):  # not possible on Windows; best effort elsewhere
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-# --- locks -------------------------------------------------------------------------------
-def _try_lock(fd: int) -> bool:
-    """Exclusive, non-blocking lock on an open file; False when another holder has it."""
-    try:
-        if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        else:  # pragma: no cover - Windows: the OS drops it when the process dies, too
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-    except (BlockingIOError, PermissionError):
-        return False
-    except OSError as err:
-        if err.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL):
-            raise
-        log.warning("file locks are not supported here (%s); folder left unlocked", err)
-    return True
-
-
-def _owner_lock(run: Path) -> int | None:
-    """Open and lock ``run/.vaemf.lock``; the fd, or None when a live process holds it.
-
-    Checks that the locked file is still the one at that path (a closing owner may remove
-    the lock file of a folder it created and leaves empty).
-    """
-    lock = run / _LOCK
-    for _ in range(5):
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-        if not _try_lock(fd):
-            os.close(fd)
-            return None
-        try:
-            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
-                return fd
-        except FileNotFoundError:
-            pass
-        os.close(fd)
-        run.mkdir(parents=True, exist_ok=True)
-    raise InputError(run, "the lock file keeps changing; is another program removing it?")
-
-
-@contextlib.contextmanager
-def _folder_lock(run: Path, shared: bool) -> Iterator[None]:
-    """``flock`` on the folder itself: shared for readers, exclusive for a commit.
-
-    A no-op where folders cannot be locked (Windows, some network filesystems).
-    """
-    try:
-        fd = os.open(run, os.O_RDONLY)
-    except OSError:
-        yield
-        return
-    try:
-        if fcntl is not None:
-            mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
-            t0 = time.monotonic()
-            while True:
-                try:
-                    fcntl.flock(fd, mode | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() - t0 > 10:
-                        log.warning("%s: waiting for %s of the folder", run,
-                                    "a save" if shared else "readers")
-                        t0 = time.monotonic()
-                    time.sleep(0.02)
-                except OSError as err:  # pragma: no cover - no flock on this filesystem
-                    log.debug("%s: folder lock unavailable (%s)", run, err)
-                    break
-        yield
-    finally:
-        os.close(fd)  # releases the flock
-
-
 # --- recovery ----------------------------------------------------------------------------
 def _roll_forward(run: Path, journal: Path) -> None:
     """Finish a committed journal: files in, old files out, manifest last; idempotent."""
@@ -257,16 +127,16 @@ def _roll_forward(run: Path, journal: Path) -> None:
         rep = journal / _REPLACES
         drop = json.loads(rep.read_text()) if rep.exists() else []
         (run / MANIFEST).unlink(missing_ok=True)  # from here until the end: no manifest
-        _fsync_dir(run)
+        fsync_dir(run)
         for name in new.files:
             if (journal / name).exists():
                 os.replace(journal / name, run / name)
         for name in drop:
             if name not in new.files:
                 (run / name).unlink(missing_ok=True)
-        _fsync_dir(run)
+        fsync_dir(run)
         os.replace(staged, run / MANIFEST)
-        _fsync_dir(run)
+        fsync_dir(run)
     shutil.rmtree(journal, ignore_errors=True)
 
 
@@ -291,13 +161,13 @@ def _pending(run: Path) -> list[Path]:
 def _try_recover(run: Path) -> bool:
     """Recover ``run`` if no live process owns it; False when it cannot (owned, read-only)."""
     try:
-        fd = _owner_lock(run)
+        fd = owner_lock(run)
     except (OSError, InputError):
         return False
     if fd is None:
         return False
     try:
-        with _folder_lock(run, shared=False):
+        with folder_lock(run, shared=False):
             _recover(run)
         return True
     finally:
@@ -342,7 +212,7 @@ class RunFolder:
         created = not run.exists()
         try:
             run.mkdir(parents=True, exist_ok=True)
-            fd = _owner_lock(run)
+            fd = owner_lock(run)
         except OSError as err:
             raise InputError(run, f"cannot be created or written: {err.strerror or err}{where}") from err
         if fd is None:
@@ -350,7 +220,7 @@ class RunFolder:
                                   "wait for it or choose another folder")
         self = cls(run, kind, fd, created)
         try:
-            with _folder_lock(run, shared=False):
+            with folder_lock(run, shared=False):
                 _recover(run)
             probe = run / f"{_STAGE}probe-{os.getpid()}"
             probe.mkdir()
@@ -470,11 +340,11 @@ class Transaction:
                                (MANIFEST, json.dumps(new.to_json(), indent=1) + "\n")):
                 (self.dir / name).write_text(text)
                 _hash_fsync(self.dir / name)
-            _fsync_dir(self.dir)
+            fsync_dir(self.dir)
             journal = run / f"{_COMMIT}{self.id}"
-            with _folder_lock(run, shared=False):
+            with folder_lock(run, shared=False):
                 os.rename(self.dir, journal)  # the commit point
-                _fsync_dir(run)
+                fsync_dir(run)
                 _roll_forward(run, journal)
             self.manifest = new
             folder.committed += 1
@@ -535,7 +405,7 @@ def read_run(path: str | os.PathLike, *, hashes: bool = True, allow_unmanaged: b
         raise InputError(run, "is not a run folder (no such directory)")
     if _pending(run):
         _try_recover(run)
-    with _folder_lock(run, shared=True):
+    with folder_lock(run, shared=True):
         yield _check(run, hashes, allow_unmanaged, only)
 
 
