@@ -109,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
             "units": "nats per sample", "interrupted": code != 0, "evaluated": False,
             "method": method, "loglik": "exact" if method == "exact" else "bound",
             "engine_reason": fit.metrics.get("engine_reason"),
+            "restarts": fit.metrics.get("restarts"),  # VAE: seeds trained after a latent collapsed
             "config": config.to_dict(), "engine_config": fit.config.to_dict(), "input": str(args.input), "data": data.describe(),
             "bin_size": data.time_base.get("bin_size"),
         }

@@ -71,7 +71,10 @@ def task_job(task: FitTask, data: TaskData) -> Job[dict]:
     fit = None
     for dec in data.decoders:  # pick by the fit's own validation split, never the test
         feats = 0 if dec == "identity" or not base.features else max(base.features, k)
-        cfg = replace(base, latents=k, seed=base.seed + task.restart, decoder=dec, features=feats)
+        # restarts=0: the sweep restarts every K itself, and its fits beyond the needed K
+        # have collapsed latents by design
+        cfg = replace(base, latents=k, seed=base.seed + task.restart, decoder=dec, features=feats,
+                      restarts=0)
         cand = Fit(data.x_train, data.encoding, cfg)
         stage = f"fit K={k} restart {task.restart} {dec}"
         for rec in cand.train():

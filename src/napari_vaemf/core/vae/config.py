@@ -57,6 +57,7 @@ class VAEConfig:
     train_k: int = setting(1, gui=False)  # VAE: importance samples in the training objective (1: ELBO, >1: IWAE bound)
     iwae_k: int = setting(128, gui=False)  # VAE: importance samples for the held-out IWAE log-likelihood
     max_device_mb: float = setting(2048.0, gui=False)  # VAE: data larger than this stays on the host, batches stream
+    restarts: int = setting(2, min=0, max=20, gui=False)  # VAE: when a latent collapses (its rate under a quarter of the latents' median), train up to this many more seeds and keep the best on the held-out split
 
     def __post_init__(self) -> None:
         import math
@@ -74,6 +75,8 @@ class VAEConfig:
             value = getattr(self, name)
             if not math.isfinite(value):
                 raise ParameterError(f"--{name.replace('_', '-')} must be a finite number, got {value}")
+        if self.restarts < 0:
+            raise ParameterError(f"--restarts must be >= 0, got {self.restarts}")
         if self.kl_warmup_epochs < 0 and self.kl_warmup_epochs != -1:
             raise ParameterError(f"--kl-warmup-epochs must be >= 0 (-1: auto), got {self.kl_warmup_epochs}")
         if self.epochs < 0:

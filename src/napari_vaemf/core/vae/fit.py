@@ -29,7 +29,7 @@ from napari_vaemf.core.vae._io import FitIO
 from napari_vaemf.core.vae._memory import rows_per_chunk
 from napari_vaemf.core.vae.model import ProductVAE, VAEConfig
 
-__all__ = ["Fit", "FitSummary"]
+__all__ = ["Fit", "FitSummary", "collapsed"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,22 @@ def onecycle_lr(lr: float, step: int, total: int, warm: float = 0.3) -> float:
         return lr / 25 + (lr - lr / 25) * (1 - math.cos(math.pi * step / up)) / 2
     t = min(1.0, (step - up) / max(1.0, total - up))
     return lr / 1e4 + (lr - lr / 1e4) * (1 + math.cos(math.pi * t)) / 2
+
+
+COLLAPSE_FRACTION = 0.25  # a latent whose rate is under this fraction of the latents' median has collapsed
+SAME_OPTIMUM_NATS = 0.01  # a restart this close (held-out objective) to the best is the same optimum
+
+
+def collapsed(rates: np.ndarray, fraction: float = COLLAPSE_FRACTION) -> bool:
+    """Whether one of several latents carries almost nothing while the others carry
+    information: its rate (nats) is under ``fraction`` of the median rate. A collapsed
+    latent is a local optimum of the ELBO (another seed finds all of them: Hopfield N = 160,
+    P = 6, β = 1.08 on fresh samples), or a latent the data do not need."""
+    rates = np.asarray(rates, np.float64)
+    if rates.size < 2:
+        return False
+    med = float(np.median(rates))
+    return med > 0 and bool((rates < fraction * med).any())
 
 
 class Fit(FitEval, FitIO):
@@ -78,20 +94,9 @@ class Fit(FitEval, FitIO):
             raise ParameterError("Fit needs data x or n_units")
         self.n_units = int(self.x.shape[1]) if self.x is not None else int(n_units)
         self.fingerprint = None if self.x is None else fingerprint(self.x, encoding)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.config.seed)
-            self.model = ProductVAE(self.n_units, encoding, self.config).to(self.device)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.lr)
-        self.step = 0  # optimisation steps taken
-        self.epoch = 0  # epochs completed
-        self.history: list[dict] = []  # one metrics dict per completed epoch
         self.metrics: dict[str, Any] = {}  # latest training/evaluation numbers
-        self.best_test_neg_elbo = math.inf
-        self._best_state: dict[str, torch.Tensor] | None = None
-        self._bad_epochs = 0
         self.train_seconds = 0.0
-        self._noise = torch.Generator(device=self.device).manual_seed(self.config.seed + 1)
-        self._order = torch.Generator().manual_seed(self.config.seed + 2)
+        self._start(self.config.seed)
         self.test_index = self.train_index = np.arange(0)
         self._train = self._test = None
         if self.x is not None:
@@ -105,6 +110,22 @@ class Fit(FitEval, FitIO):
         time base (saved with the fit, restored by :meth:`load`)."""
         return cls(data.x, data.encoding, config, data.test_index,
                    time_base={**data.time_base, "split": data.split})
+
+    def _start(self, seed: int) -> None:
+        """A fresh model, optimiser, history and noise, initialised from ``seed`` (the data
+        split is not touched)."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.model = ProductVAE(self.n_units, self.encoding, self.config).to(self.device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.lr)
+        self.step = 0  # optimisation steps taken
+        self.epoch = 0  # epochs completed
+        self.history: list[dict] = []  # one metrics dict per completed epoch
+        self.best_test_neg_elbo = math.inf
+        self._best_state: dict[str, torch.Tensor] | None = None
+        self._bad_epochs = 0
+        self._noise = torch.Generator(device=self.device).manual_seed(seed + 1)
+        self._order = torch.Generator().manual_seed(seed + 2)
 
     def _init_fields(self) -> None:
         """Start b at the independent-unit solution (log-odds of the rates; atanh m for spins)."""
@@ -182,9 +203,75 @@ class Fit(FitEval, FitIO):
         iterable of (B, N[, 3]) arrays in the data's encoding, e.g.
         ``lambda e: recording.iter_batches(1024, seed=e)`` for recordings too big for memory
         (then the held-out split, if the fit has data, still drives early stopping).
+
+        The first training of a fit from its own data (no ``epochs``, no ``batches``) is
+        repeated from other seeds when a latent collapsed (:meth:`_restart_collapsed`,
+        ``config.restarts``); the progress records then start again for each restart.
         """
         if batches is None:
             self._need_data()
+        fresh = not self.history and batches is None and epochs is None
+        yield from self._train_run(epochs, batches)
+        if fresh and self.config.restarts and self.test_index.size:
+            yield from self._restart_collapsed()
+        return self.metrics
+
+    def _restart_collapsed(self) -> Job[None]:
+        """After a fit's first training: while a latent has collapsed (:func:`collapsed`),
+        train another seed (seed + 1000 r, same split), up to ``config.restarts`` more; keep
+        the one with the best held-out objective (also when stopped during a restart). A
+        restart that collapses again within :data:`SAME_OPTIMUM_NATS` of the best found the
+        same optimum (the data do not need that latent): no further restart.
+        ``metrics["restarts"]`` says what ran."""
+        rates = self.rate_per_latent()
+        if not collapsed(rates):
+            return
+        kept = self._snapshot(0, rates)
+        tried = [kept["summary"]]
+        running = 0  # the restart being trained (0: none)
+        try:
+            for r in range(1, self.config.restarts + 1):
+                log.info("a latent collapsed (rates %s nats): restart %d with seed %d",
+                         np.round(rates, 3).tolist(), r, self.config.seed + 1000 * r)
+                self._start(self.config.seed + 1000 * r)
+                self._init_fields()
+                running = r
+                yield from self._train_run(None, None)
+                running = 0
+                rates = self.rate_per_latent()
+                cand = self._snapshot(r, rates)
+                tried.append(cand["summary"])
+                same = abs(cand["best"] - kept["best"]) < SAME_OPTIMUM_NATS
+                if cand["best"] < kept["best"]:
+                    kept = cand
+                if not collapsed(rates) or same:  # the same optimum again: a latent not needed
+                    break
+        finally:  # a stop during a restart keeps the better of the two
+            if running:
+                cand = self._snapshot(running, self.rate_per_latent())
+                cand["summary"]["stopped"] = True
+                tried.append(cand["summary"])
+                if cand["best"] < kept["best"]:
+                    kept = cand
+            for name, value in kept["state"].items():
+                setattr(self, name, value)
+            self.metrics.update(kept["metrics"], train_seconds=self.train_seconds,
+                                restarts={"why": "a latent's rate was under a quarter of the "
+                                                 "latents' median", "tried": tried,
+                                          "kept": kept["summary"]["restart"]})
+
+    def _snapshot(self, restart: int, rates: np.ndarray) -> dict:
+        """What a restart replaces: the trained model and its book-keeping."""
+        names = ("model", "optimizer", "step", "epoch", "history", "best_test_neg_elbo",
+                 "_best_state", "_bad_epochs", "_noise", "_order")
+        return {"state": {n: getattr(self, n) for n in names}, "best": self.best_test_neg_elbo,
+                "metrics": dict(self.metrics),
+                "summary": {"restart": restart, "seed": self.config.seed + 1000 * restart,
+                            "best_test_neg_elbo": self.best_test_neg_elbo, "epochs": self.epoch,
+                            "rate_per_latent_nats": [float(v) for v in rates]}}
+
+    def _train_run(self, epochs: int | None, batches) -> Job[dict]:
+        """One training run of the current model (:meth:`train` without the restarts)."""
         cfg, model, opt = self.config, self.model, self.optimizer
         epochs = cfg.epochs if epochs is None else int(epochs)
         n = len(self.train_index)
