@@ -51,6 +51,7 @@ def run_regime(name: str, r: dict, seed: int, tmp: Path) -> dict:
            "engine_config": {k: report.get("engine_config", {}).get(k)
                              for k in ("epochs", "batch_size", "patience", "features", "decoder")},
            "epochs_trained": report.get("epochs"), "fit_seconds": fit_s, "extract_seconds": ex_s,
+           "restarts": report.get("restarts"),  # seeds tried after a collapsed latent (VAE)
            "cli": fit_line, "read_off": bits_right(est, xi)[0],
            "beta_read_off": (ex.get("parameters") or ex).get("beta"),
            "kmeans": bits_right(bl.kmeans_patterns(x, p, seed=seed), xi)[0],

@@ -799,10 +799,13 @@ def default_fit_page() -> str:
                    "right after sign and permutation matching (aim: at least the best peer).\n\n")
         rows = [[name, r["n"], r["p"], r["beta"], integer(r["samples"]), r["method"],
                  *(f"{100 * r[k]:.1f} %" for k in ("read_off", "kmeans", "pca", "pca_ica", "rbm")),
-                 "yes" if r["at_least_best_peer"] else "**no**", f(r["fit_seconds"], 0)]
+                 "yes" if r["at_least_best_peer"] else "**no**", f(r["fit_seconds"], 0),
+                 len((r.get("restarts") or {}).get("tried") or [None])]
                 for name, r in d["rows"].items()]
         out.append(table(["regime", "N", "P", "β", "samples", "engine", "read-off", "k-means", "PCA",
-                          "PCA+ICA", "RBM", ">= best peer", "fit s"], rows))
+                          "PCA+ICA", "RBM", ">= best peer", "fit s", "seeds"], rows))
+        out.append("\nSeeds: how many the fit trained (a VAE fit whose latent collapsed trains up "
+                   "to two more and keeps the best on its held-out split).\n")
         out.append("\n" + commands("default_readoff_hopfield.json") + "\n"
                    + source("default_readoff_hopfield.json") + "\n")
     if (RESULTS / "energy_retina.json").exists():
