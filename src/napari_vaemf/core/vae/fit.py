@@ -50,16 +50,16 @@ COLLAPSE_FRACTION = 0.25  # a latent whose rate is under this fraction of the la
 SAME_OPTIMUM_NATS = 0.01  # a restart this close (held-out objective) to the best is the same optimum
 
 
-def collapsed(rates: np.ndarray, fraction: float = COLLAPSE_FRACTION) -> bool:
+def collapsed(rates: np.ndarray, share: float = COLLAPSE_FRACTION) -> bool:
     """Whether one of several latents carries almost nothing while the others carry
-    information: its rate (nats) is under ``fraction`` of the median rate. A collapsed
+    information: its rate (nats) is under ``share`` of the median rate. A collapsed
     latent is a local optimum of the ELBO (another seed finds all of them: Hopfield N = 160,
     P = 6, β = 1.08 on fresh samples), or a latent the data do not need."""
     rates = np.asarray(rates, np.float64)
     if rates.size < 2:
         return False
     med = float(np.median(rates))
-    return med > 0 and bool((rates < fraction * med).any())
+    return med > 0 and bool((rates < share * med).any())
 
 
 class Fit(FitEval, FitIO):
