@@ -232,8 +232,8 @@ class Fit(FitEval, FitIO):
         try:
             for r in range(1, self.config.restarts + 1):
                 log.info("a latent collapsed (rates %s nats): restart %d with seed %d",
-                         np.round(rates, 3).tolist(), r, self.config.seed + 1000 * r)
-                self._start(self.config.seed + 1000 * r)
+                         np.round(rates, 3).tolist(), r, self._restart_seed(r))
+                self._start(self._restart_seed(r))
                 self._init_fields()
                 running = r
                 yield from self._train_run(None, None)
@@ -241,8 +241,9 @@ class Fit(FitEval, FitIO):
                 rates = self.rate_per_latent()
                 cand = self._snapshot(r, rates)
                 tried.append(cand["summary"])
-                same = abs(cand["best"] - kept["best"]) < SAME_OPTIMUM_NATS
-                if cand["best"] < kept["best"]:
+                gap = cand["best_test_neg_elbo"] - kept["best_test_neg_elbo"]
+                same = abs(gap) < SAME_OPTIMUM_NATS
+                if cand["best_test_neg_elbo"] < kept["best_test_neg_elbo"]:
                     kept = cand
                 if not collapsed(rates) or same:  # the same optimum again: a latent not needed
                     break
@@ -251,24 +252,28 @@ class Fit(FitEval, FitIO):
                 cand = self._snapshot(running, self.rate_per_latent())
                 cand["summary"]["stopped"] = True
                 tried.append(cand["summary"])
-                if cand["best"] < kept["best"]:
+                if cand["best_test_neg_elbo"] < kept["best_test_neg_elbo"]:
                     kept = cand
             for name, value in kept["state"].items():
                 setattr(self, name, value)
             self.metrics.update(kept["metrics"], train_seconds=self.train_seconds,
-                                restarts={"why": "a latent's rate was under a quarter of the "
-                                                 "latents' median", "tried": tried,
+                                restarts={"why": f"a latent's rate was under {COLLAPSE_FRACTION:g} "
+                                                 "of the latents' median", "tried": tried,
                                           "kept": kept["summary"]["restart"]})
 
     def _snapshot(self, restart: int, rates: np.ndarray) -> dict:
         """What a restart replaces: the trained model and its book-keeping."""
         names = ("model", "optimizer", "step", "epoch", "history", "best_test_neg_elbo",
                  "_best_state", "_bad_epochs", "_noise", "_order")
-        return {"state": {n: getattr(self, n) for n in names}, "best": self.best_test_neg_elbo,
-                "metrics": dict(self.metrics),
-                "summary": {"restart": restart, "seed": self.config.seed + 1000 * restart,
+        return {"state": {n: getattr(self, n) for n in names},
+                "best_test_neg_elbo": self.best_test_neg_elbo, "metrics": dict(self.metrics),
+                "summary": {"restart": restart, "seed": self._restart_seed(restart),
                             "best_test_neg_elbo": self.best_test_neg_elbo, "epochs": self.epoch,
                             "rate_per_latent_nats": [float(v) for v in rates]}}
+
+    def _restart_seed(self, restart: int) -> int:
+        """The seed of restart ``restart`` (0: the fit's own)."""
+        return self.config.seed + 1000 * restart
 
     def _train_run(self, epochs: int | None, batches) -> Job[dict]:
         """One training run of the current model (:meth:`train` without the restarts)."""
