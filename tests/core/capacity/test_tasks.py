@@ -112,3 +112,52 @@ def test_local_cluster_gives_the_serial_numbers_and_survives_a_dead_worker(x, mo
     # every stage of the sweep (K = 1, then K = 2) ran on the one cluster the sweep started
     assert len({p.latents for p in dask.points}) >= 2 and started == ["local:2"]
     assert not _dask._SESSIONS  # closed with the sweep
+
+
+def test_dask_gets_the_largest_k_first(monkeypatch):
+    """The scheduler starts the first tasks it receives on idle workers, so the long fits
+    (larger K) must be submitted first, not only given a higher priority."""
+    import distributed
+
+    from napari_vaemf.core.capacity import _dask
+    from napari_vaemf.core.capacity._tasks import FitTask
+
+    class Future:
+        def __init__(self, task):
+            self.task = task
+
+        def result(self):
+            return {"point": {"test_loglik_nats": -float(self.task.latents)}}
+
+        def done(self):
+            return True
+
+    class Client:
+        def __init__(self):
+            self.submitted, self.closed = [], False
+
+        def scatter(self, data, **kw):
+            return data
+
+        def submit(self, fn, task, *args, **kw):
+            assert kw["priority"] == task.latents
+            self.submitted.append(task)
+            return Future(task)
+
+        def cancel(self, futures):
+            pass
+
+        def close(self):
+            self.closed = True
+
+    client = Client()
+    monkeypatch.setattr(_dask, "_client", lambda spec: (client, None))
+    monkeypatch.setattr(distributed, "as_completed", lambda futures: list(futures))
+    tasks = [FitTask(k, r) for k in (1, 2, 3) for r in range(2)]
+    got = []
+    records = list(_dask.run_on_dask("local:2", tasks, object(),
+                                     lambda task, result: got.append(task)))
+    assert [(t.latents, t.restart) for t in client.submitted] == [
+        (3, 0), (3, 1), (2, 0), (2, 1), (1, 0), (1, 1)]
+    assert sorted(got, key=lambda t: (t.latents, t.restart)) == tasks
+    assert len(records) == len(tasks) and client.closed
