@@ -248,14 +248,7 @@ def _count_rows(
         k = int(b - a)
         if k == 0:
             continue
-        f, idx = fbuf[:k], ibuf[:k]
-        seg = times[starts[u] + a : starts[u] + b]
-        if t0 == 0.0:
-            np.divide(seg, bin_size, out=f)
-        else:
-            np.subtract(seg, t0, out=f)  # >= 0 since t >= w0 >= t0
-            np.divide(f, bin_size, out=f)
-        np.copyto(idx, f, casting="unsafe")  # truncation == floor for values >= 0
+        idx = _floor_bins(times[starts[u] + a : starts[u] + b], t0, bin_size, fbuf[:k], ibuf[:k])
         # idx is sorted (times are): range tests look at its ends only
         if edge_chunk:
             if is_last and idx[-1] >= hi:
@@ -288,15 +281,25 @@ def _count_rows(
     return out
 
 
+def _floor_bins(seg: np.ndarray, t0: float, bin_size: float, f: np.ndarray,
+                idx: np.ndarray) -> np.ndarray:
+    """``idx`` filled with floor((t - t0) / bin_size) of the spike times ``seg`` (all >= t0),
+    computed in float64 in the buffer ``f``: the one bin arithmetic of every binning path."""
+    if t0 == 0.0:
+        np.divide(seg, bin_size, out=f, dtype=np.float64)
+    else:
+        np.subtract(seg, t0, out=f, dtype=np.float64)
+        np.divide(f, bin_size, out=f)
+    np.copyto(idx, f, casting="unsafe")  # truncation == floor for values >= 0
+    return idx
+
+
 def unit_bins(seg: np.ndarray, t0: float, t1: float, bin_size: float, n: int) -> np.ndarray:
     """Bin numbers (sorted, int64) of the spikes ``seg`` (one unit's sorted times) inside the
     window [t0, t1) of ``n`` bins: the arithmetic of :func:`bin_spikes` (floor of
     (t - t0) / bin_size in float64; a spike before t1 that rounds to bin n is in bin n - 1)."""
     a, b = np.searchsorted(seg, (t0, t1), side="left")
-    f = np.asarray(seg[a:b], dtype=np.float64)
-    if t0 != 0.0:
-        f = f - t0
-    idx = (f / bin_size).astype(np.int64)  # truncation == floor for values >= 0
+    idx = _floor_bins(seg[a:b], t0, bin_size, np.empty(b - a), np.empty(b - a, np.int64))
     if idx.size and idx[-1] >= n:
         np.minimum(idx, n - 1, out=idx)
     return idx
