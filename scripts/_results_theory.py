@@ -163,7 +163,40 @@ def _resolution(h: dict) -> str:
             + h["table"](["nodes per axis", "training nodes", "H kept (0: rank K)", "epochs", "seconds",
                           "evaluation nodes", "coarsen check", "held-out", "truth − fit",
                           "truth − fit, finer grid"], rows)
-            + "\n```bash\n" + d["command"] + "\n```\n\n" + h["source"](RESOLUTION) + "\n")
+            + "\n```bash\n" + d["command"] + "\n```\n\n" + h["source"](RESOLUTION) + "\n"
+            + (_widths(h) if (h["RESULTS"] / WIDTHS).exists() else ""))
+
+
+WIDTHS = "hopfield_posterior_widths.json"
+
+
+def _widths(h: dict) -> str:
+    """How wide the default fit's posteriors are, against its lattice and the prior
+    (hopfield_posterior_widths.py)."""
+    d, f = h["load"](WIDTHS), h["f"]
+    q = dict(zip(d["quantiles"], zip(d["sd_min_quantiles"], d["sd_max_quantiles"])))
+    rows = [[f"{r['radius'][0]}-{r['radius'][1] if r['radius'][1] is not None else '∞'}",
+             f"{100 * r['share']:.1f} %", f(r["median_sd_min"], 3), f(r["median_sd_max"], 3)]
+            for r in d["by_radius"]]
+    train, ev = d["training_lattice"], d["evaluation_grid"]
+    return ("\n### The posteriors' widths\n\n"
+            f"The default fit again ({d['fit_seconds']:.0f} s), its posterior p(z | x) on the "
+            f"evaluation grid for {d['parameters']['rows']:,} test rows. Each posterior is "
+            f"elongated: its narrowest standard deviation has median {f(q[0.5][0], 2)} (5 %: "
+            f"{f(q[0.05][0], 2)}), its widest {f(q[0.5][1], 2)}, at every distance from the "
+            f"prior's centre; the training lattice's spacing is {f(max(train['spacing_z']), 2)} "
+            f"({train['nodes_per_axis']} nodes per axis), the evaluation grid's "
+            f"{f(max(ev['spacing_z']), 2)}. A lattice rule resolves a peak once its spacing is "
+            "below about twice the peak's width, so the training lattice needs about half its "
+            "spacing (8 times the nodes at K = 3). Placing nodes only where the posteriors have "
+            "mass saves nothing: their average (the aggregate posterior) is the prior itself "
+            f"(mean {', '.join(f(v, 2) for v in d['aggregate_mean'])}; covariance eigenvalues "
+            f"{', '.join(f(v, 2) for v in d['aggregate_cov_eigenvalues'])}), and 99 % of its "
+            f"mass takes {d['nodes_99_aggregate']:,} evaluation nodes against "
+            f"{d['nodes_99_prior']:,} for the prior's. What would help is nodes per row, where "
+            "that row's posterior is.\n\n"
+            + h["table"](["distance of E[z given x] from 0", "rows", "median narrowest sd", "median widest sd"], rows)
+            + "\n```bash\n" + d["command"] + "\n```\n\n" + h["source"](WIDTHS) + "\n")
 
 
 def _equilibrium(h: dict) -> str:

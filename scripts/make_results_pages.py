@@ -80,6 +80,7 @@ COMMANDS: dict[str, list[str]] = {
     "strict_ml_check.json": ["python scripts/strict_ml_check.py -o results/strict_ml_check.json"],
     "hopfield_equilibrium_check.json": ["python scripts/hopfield_equilibrium_check.py"],
     "hopfield_readoff_resolution.json": ["python scripts/hopfield_readoff_resolution.py"],
+    "hopfield_posterior_widths.json": ["python scripts/hopfield_posterior_widths.py"],
     "bench_streaming_fit.json": ["python benchmarks/bench_streaming_fit.py --json results/bench_streaming_fit.json"],
     "bench_dask_sweep.json": ["python benchmarks/bench_dask_sweep.py --repeat 3 --json results/bench_dask_sweep.json"],
     "default_readoff_cw.json": ["python scripts/default_readoff_cw.py"],
