@@ -62,8 +62,15 @@ def _client(spec: str):
         # Worker saturation 1.0: a one-thread worker is handed one fit at a time (at the default
         # 1.1 it holds a second one queued, which at the end of a sweep can wait behind a long
         # fit while the other worker idles)
+        # The scheduler and the nannies share this process's event loop: their 20 ms tick,
+        # 100 ms memory checks and 0.5 s system monitor took 4 s of CPU in a 70 s sweep (7 s
+        # in all with the main thread), taken from workers that fill every core; at 0.5 s,
+        # 2 s and 5 s the loop took 0.7 s (the nannies still stop a runaway worker within 2 s)
         with dask.config.set({"distributed.worker.profile.enabled": False,
-                              "distributed.scheduler.worker-saturation": 1.0}):
+                              "distributed.scheduler.worker-saturation": 1.0,
+                              "distributed.admin.tick.interval": "500ms",
+                              "distributed.worker.memory.monitor-interval": "2s",
+                              "distributed.admin.system-monitor.interval": "5s"}):
             cluster = LocalCluster(n_workers=int(arg), threads_per_worker=1, processes=True,
                                    dashboard_address=None)
         return Client(cluster), cluster
