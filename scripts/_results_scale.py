@@ -73,13 +73,17 @@ def _dask(h: dict) -> str:
             f"\nThe same fits train {100 * slower:.0f} % longer on the workers than one after the "
             "other here (the workers' statistical profiler, which cost 20-40 %, is switched off). "
             "Measured beside it on this 2-core machine: two plain processes running the same fit "
-            "at once each train about 5 % slower than one alone, and the main process, which "
-            "holds the scheduler and both nannies, used 7 s of CPU in a 71 s sweep (4 s of it "
-            "their event loop), time the two busy workers lose. The sweep fits "
-            "K = 1 and K = 2 in one stage, larger K first, and hands each worker one fit at a "
-            "time (worker saturation 1.0), so no fit waits queued behind a long one while the "
-            "other worker idles. The rest of the Dask time is the cluster's start and stop "
-            "(about 2 s) and the first fit's imports on each worker (about 2 s, both at once).\n")
+            "at once each train about 5 % slower than one alone; one worker alone trains as fast "
+            "as this process (2 % apart, within the machine's drift); and the main process, which "
+            "holds the scheduler and both nannies, used 7 s of CPU in a 71 s sweep at Dask's "
+            "default housekeeping intervals (4 s of it their event loop), time taken from the two "
+            "busy workers, so the sweep sets them slower (0.7 s). The sweep fits K = 1 and K = 2 "
+            "in one stage, larger K first (submitted first: priority alone let the scheduler "
+            "start two K = 1 fits), and hands each worker one fit at a time (worker saturation "
+            "1.0). The rest of the Dask time is the cluster's start and stop (about 2 s), the "
+            "first fit's imports on each worker, and the sweep's end, where one worker runs the "
+            "last fit alone: fits take 10-18 s here, and which one ends last is not known in "
+            "advance.\n")
     out.append("\n" + h["commands"](DASK) + "\n" + h["source"](DASK) + "\n")
     return "".join(out)
 
