@@ -62,6 +62,16 @@ def collapsed(rates: np.ndarray, share: float = COLLAPSE_FRACTION) -> bool:
     return med > 0 and bool((rates < share * med).any())
 
 
+# what Fit._start makes afresh for each seed, and a restart snapshot keeps
+_RUN_STATE = ("model", "optimizer", "step", "epoch", "history", "best_test_neg_elbo",
+              "_best_state", "_bad_epochs", "_noise", "_order")
+
+
+def _objective(snapshot: dict) -> float:
+    """The held-out objective (-ELBO, lower is better) of a restart snapshot."""
+    return snapshot["state"]["best_test_neg_elbo"]
+
+
 class Fit(FitEval, FitIO):
     """A product-decoder VAE fitted to configurations ``x`` in ``encoding``.
 
@@ -112,8 +122,8 @@ class Fit(FitEval, FitIO):
                    time_base={**data.time_base, "split": data.split})
 
     def _start(self, seed: int) -> None:
-        """A fresh model, optimiser, history and noise, initialised from ``seed`` (the data
-        split is not touched)."""
+        """A fresh model, optimiser, history and noise (:data:`_RUN_STATE`), initialised from
+        ``seed`` (the data split is not touched)."""
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.model = ProductVAE(self.n_units, self.encoding, self.config).to(self.device)
@@ -241,9 +251,9 @@ class Fit(FitEval, FitIO):
                 rates = self.rate_per_latent()
                 cand = self._snapshot(r, rates)
                 tried.append(cand["summary"])
-                gap = cand["best_test_neg_elbo"] - kept["best_test_neg_elbo"]
+                gap = _objective(cand) - _objective(kept)
                 same = abs(gap) < SAME_OPTIMUM_NATS
-                if cand["best_test_neg_elbo"] < kept["best_test_neg_elbo"]:
+                if gap < 0:
                     kept = cand
                 if not collapsed(rates) or same:  # the same optimum again: a latent not needed
                     break
@@ -252,7 +262,7 @@ class Fit(FitEval, FitIO):
                 cand = self._snapshot(running, self.rate_per_latent())
                 cand["summary"]["stopped"] = True
                 tried.append(cand["summary"])
-                if cand["best_test_neg_elbo"] < kept["best_test_neg_elbo"]:
+                if _objective(cand) < _objective(kept):
                     kept = cand
             for name, value in kept["state"].items():
                 setattr(self, name, value)
@@ -262,11 +272,9 @@ class Fit(FitEval, FitIO):
                                           "kept": kept["summary"]["restart"]})
 
     def _snapshot(self, restart: int, rates: np.ndarray) -> dict:
-        """What a restart replaces: the trained model and its book-keeping."""
-        names = ("model", "optimizer", "step", "epoch", "history", "best_test_neg_elbo",
-                 "_best_state", "_bad_epochs", "_noise", "_order")
-        return {"state": {n: getattr(self, n) for n in names},
-                "best_test_neg_elbo": self.best_test_neg_elbo, "metrics": dict(self.metrics),
+        """What a restart replaces: the trained model and its book-keeping (what
+        :meth:`_start` makes afresh)."""
+        return {"state": {n: getattr(self, n) for n in _RUN_STATE}, "metrics": dict(self.metrics),
                 "summary": {"restart": restart, "seed": self._restart_seed(restart),
                             "best_test_neg_elbo": self.best_test_neg_elbo, "epochs": self.epoch,
                             "rate_per_latent_nats": [float(v) for v in rates]}}
