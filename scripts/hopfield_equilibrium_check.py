@@ -19,18 +19,16 @@ import time
 
 import numpy as np
 
+import _hopfield_case as case
+
 
 def one(label: str, **sampler) -> dict:
     from napari_vaemf.core.baselines._strict import StrictHopfield, fit_strict_hopfield
-    from napari_vaemf.core.progress import drive
-    from napari_vaemf.core.samplers import sample_hopfield
 
-    n, p, beta = 100, 3, 1.4
+    p, beta = case.P, case.BETA
     t0 = time.perf_counter()
-    train = drive(sample_hopfield(n, p, beta, samples=50000, seed=1301, **sampler), bar=False)
+    train, test = case.samples(**sampler)
     xi = train.truth["patterns"]
-    test = drive(sample_hopfield(n, p, beta, samples=20000, seed=1302, patterns=xi, **sampler),
-                 bar=False)
     sample_s = time.perf_counter() - t0
     x, y = train.configurations.astype(np.float64), test.configurations.astype(np.float64)
     true_model = StrictHopfield.of_patterns(xi, beta)
@@ -55,7 +53,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     rows = [one("default"), one("every sweep, 64 chains (before)", chains=64, thin=1)]
     out = {"command": "python scripts/hopfield_equilibrium_check.py", "rows": rows,
-           "parameters": {"n": 100, "patterns": 3, "beta": 1.4, "train": 50000, "test": 20000}}
+           "parameters": case.PARAMETERS}
     with open(args.output, "w") as fh:
         json.dump(out, fh, indent=1)
     return 0

@@ -21,21 +21,20 @@ import time
 
 import numpy as np
 
+import _hopfield_case as case
+
 
 def main(argv=None) -> int:
     from napari_vaemf.core.exact.config import ExactConfig
     from napari_vaemf.core.exact.fit import ExactFit
     from napari_vaemf.core.progress import drive
-    from napari_vaemf.core.samplers import sample_hopfield
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-o", "--output", default="results/hopfield_posterior_widths.json")
     ap.add_argument("--rows", type=int, default=5000, help="test rows whose posteriors are measured")
     args = ap.parse_args(argv)
-    n, p, beta = 100, 3, 1.4
-    train = drive(sample_hopfield(n, p, beta, samples=50000, seed=1301), bar=False)
-    xi = train.truth["patterns"]
-    test = drive(sample_hopfield(n, p, beta, samples=20000, seed=1302, patterns=xi), bar=False)
+    p = case.P
+    train, test = case.samples()
     t0 = time.perf_counter()
     fit = ExactFit(train.configurations, "spin", ExactConfig(latents=p))
     drive(fit.train(), bar=False)
@@ -73,7 +72,7 @@ def main(argv=None) -> int:
                               "median_sd_max": float(np.median(sd_max[s]))})
     q = [0.05, 0.25, 0.5, 0.75, 0.95]
     out = {"command": "python scripts/hopfield_posterior_widths.py",
-           "parameters": {"n": n, "patterns": p, "beta": beta, "train": 50000, "rows": len(x)},
+           "parameters": {**case.PARAMETERS, "rows": len(x)},
            "fit_seconds": round(seconds, 1), "features_kept": fit.features,
            "training_lattice": {"nodes_per_axis": fit.lattice.n, "nodes": int(fit.lattice.size),
                                 "spacing_z": spacing(fit.lattice)},

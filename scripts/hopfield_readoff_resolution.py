@@ -28,23 +28,23 @@ import time
 
 import numpy as np
 
+import _hopfield_case as case
+
 
 def main(argv=None) -> int:
     from napari_vaemf.core.baselines._strict import StrictHopfield
     from napari_vaemf.core.exact.config import ExactConfig
     from napari_vaemf.core.exact.fit import ExactFit
     from napari_vaemf.core.progress import drive
-    from napari_vaemf.core.samplers import sample_hopfield
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-o", "--output", default="results/hopfield_readoff_resolution.json")
     ap.add_argument("--nodes", type=int, nargs="+", default=[17, 25],
                     help="training-lattice nodes per axis to compare (17: the default)")
     args = ap.parse_args(argv)
-    n, p, beta = 100, 3, 1.4
-    train = drive(sample_hopfield(n, p, beta, samples=50000, seed=1301), bar=False)
+    p, beta = case.P, case.BETA
+    train, test = case.samples()
     xi = train.truth["patterns"]
-    test = drive(sample_hopfield(n, p, beta, samples=20000, seed=1302, patterns=xi), bar=False)
     truth = StrictHopfield.of_patterns(xi, beta).loglik(test.configurations)
     rows = []
     for nodes in args.nodes:
@@ -66,7 +66,7 @@ def main(argv=None) -> int:
                      "finer_grid_nodes": int(finer.size), "finer_grid_test_loglik_nats": ll_finer,
                      "finer_grid_gap_to_truth_nats": truth - ll_finer})
     out = {"command": "python scripts/hopfield_readoff_resolution.py",
-           "parameters": {"n": n, "patterns": p, "beta": beta, "train": 50000, "test": 20000},
+           "parameters": case.PARAMETERS,
            "truth_test_loglik_nats": truth, "rows": rows, "cpu_count": os.cpu_count(),
            "load_average_1min_at_end": os.getloadavg()[0]}
     with open(args.output, "w") as fh:
