@@ -221,6 +221,8 @@ def fit_strict_hopfield(x: np.ndarray, patterns: int, encoding: str | None = Non
     far from the current lattice log Z would be underestimated.)"""
     import torch
 
+    from napari_vaemf.core.optim import Adam
+
     if not 1 <= patterns <= MAX_PATTERNS:
         raise ParameterError(f"the strict Hopfield fit takes 1 to {MAX_PATTERNS} patterns, got {patterns}")
     x = np.asarray(x)
@@ -243,7 +245,7 @@ def fit_strict_hopfield(x: np.ndarray, patterns: int, encoding: str | None = Non
     bt = torch.tensor(b0, dtype=torch.float64, requires_grad=True)
     wt = torch.tensor(w0, dtype=torch.float64, requires_grad=True)
     mt, ct = torch.tensor(m), torch.tensor(c)
-    opt = torch.optim.Adam([bt, wt], lr=lr)
+    opt = Adam([bt, wt], lr=lr)
     lo, hi = hs_box(b0, w0, spin, nodes)
     best = (-math.inf, b0, w0)
     for step in range(steps):

@@ -22,6 +22,7 @@ from torch import nn
 from napari_vaemf.core.capacity._estimate import MIEstimate
 from napari_vaemf.core.capacity._partitions import Bipartition
 from napari_vaemf.core.errors import InputError, ParameterError
+from napari_vaemf.core.optim import Adam
 from napari_vaemf.core.progress import Job, Progress
 
 __all__ = ["InfoNCEConfig", "infonce_bipartite_mi"]
@@ -90,7 +91,7 @@ def infonce_bipartite_mi(x: np.ndarray, encoding: str, partition: Bipartition,
     train_t = torch.from_numpy(perm[n_test + n_val:])
     f = _mlp(xa.shape[1], cfg.hidden, cfg.embed)
     g = _mlp(xb.shape[1], cfg.hidden, cfg.embed)
-    opt = torch.optim.Adam([*f.parameters(), *g.parameters()], lr=cfg.lr)
+    opt = Adam([*f.parameters(), *g.parameters()], lr=cfg.lr)
 
     def evaluate(rows: np.ndarray, passes: int) -> list[list[float]]:
         out = []

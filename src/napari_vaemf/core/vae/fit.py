@@ -21,6 +21,7 @@ import torch
 
 from napari_vaemf.core.data import FitData, heldout_split, split_rows
 from napari_vaemf.core.errors import InputError, ParameterError
+from napari_vaemf.core.optim import Adam
 from napari_vaemf.core.progress import Job, Progress
 from napari_vaemf.core.vae._checkpoint import fingerprint, pick_device
 from napari_vaemf.core.vae._data import FitSummary, check_data
@@ -127,7 +128,7 @@ class Fit(FitEval, FitIO):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.model = ProductVAE(self.n_units, self.encoding, self.config).to(self.device)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.lr)
+        self.optimizer = Adam(self.model.parameters(), lr=self.config.lr)
         self.step = 0  # optimisation steps taken
         self.epoch = 0  # epochs completed
         self.history: list[dict] = []  # one metrics dict per completed epoch
