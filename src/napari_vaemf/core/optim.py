@@ -1,12 +1,13 @@
-"""Adam without ``torch.optim``: the optimiser of every fit (exact engine, VAE, InfoNCE,
-strict Hopfield).
+"""Adam without ``torch.optim``: the optimiser of the exact engine, the VAE, InfoNCE and the
+strict Hopfield fit (whose last L-BFGS polish still comes from ``torch.optim``).
 
 ``torch.optim.Adam`` imports ``torch._dynamo`` when it is made (1.5-2.3 s on the 2-core
 machine, once per process: each Dask worker pays it again) and wraps every step in hooks
 these fits do not use (a VAE fit of 255 steps trained 11 % faster without them, to the same
 bits). This is the same update as torch's single-tensor Adam, what torch runs on the CPU
-(β = (0.9, 0.999), ε = 1e-8, no weight decay), with the same ``param_groups``, ``zero_grad``, ``step`` and ``state_dict`` layout, so
-checkpoints written with either load in both.
+(β = (0.9, 0.999), ε = 1e-8, no weight decay), with the same ``param_groups``,
+``zero_grad``, ``step`` and ``state_dict`` layout, so checkpoints written with either load
+in both.
 """
 from __future__ import annotations
 
