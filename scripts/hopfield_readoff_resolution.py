@@ -8,8 +8,8 @@ training and 20,000 test samples of the same patterns from the default sampler. 
 (quadrature) engine is fitted with its defaults (17 training nodes per axis at K = 3, both
 decoder classes raced), with the rank-K class alone (H = 0) at 17 and at 25 nodes per axis;
 for each: log-likelihood on the test samples and on the rows it trained on (its 90 %: the rest
-is its validation split) and the gaps to the true model's (log Z by the exact Hubbard-Stratonovich lattice), the decoder class kept,
-epochs, wall time, the evaluation grid's size and its coarsen check (how much the held-out
+is its validation split) and the gaps to the true model's (log Z by the exact
+Hubbard-Stratonovich lattice), the decoder class kept, epochs, wall time, the evaluation grid's size and its coarsen check (how much the held-out
 log p moves between the evaluation grid and the next coarser one: a converged grid moves it
 by less than ``grid_tol`` = 0.001), and the held-out log p of the same decoder on one
 further refinement of that grid (nearer the continuous model, past ``max_nodes``). The

@@ -1,4 +1,5 @@
-"""The exact engine's Adam is torch's Adam, step for step, and reads its checkpoints."""
+"""vaemf's Adam (every fit's optimiser) is torch's Adam, step for step, reads its checkpoints,
+and spares a fit torch.optim's import of torch._dynamo."""
 import torch
 
 from napari_vaemf.core.optim import Adam

@@ -66,9 +66,9 @@ from napari_vaemf.core.exact._evaluate import ExactFitEval
 from napari_vaemf.core.exact._io import ExactFitIO
 from napari_vaemf.core.exact._schedule import onecycle_lr, stratified
 from napari_vaemf.core.exact._rows import Rows
-from napari_vaemf.core.optim import Adam
 from napari_vaemf.core.exact.config import RATE_MATCH_BUDGET, ExactConfig
 from napari_vaemf.core.exact.model import QuadratureModel, softmax_rows_
+from napari_vaemf.core.optim import Adam
 from napari_vaemf.core.progress import Job, Progress
 
 __all__ = ["ExactFit", "MIN_STEPS_PER_EPOCH"]
