@@ -70,26 +70,27 @@ def _dask(h: dict) -> str:
     if "dask_task_seconds" in d:
         slower = d["dask_task_seconds"] / d["serial_task_seconds"] - 1
         out.append(
-            f"\nThe same fits train {100 * slower:.0f} % longer on the workers than one after the "
-            "other here (the workers' statistical profiler, which cost 20-40 %, is switched off). "
-            "Measured beside it on this 2-core machine: two plain processes running the same fit "
-            "at once each train about 5 % slower than one alone; one worker alone trains as fast "
-            "as this process (2 % apart, within the machine's drift); and the main process, which "
-            "holds the scheduler and both nannies, used 7 s of CPU in a 71 s sweep at Dask's "
-            "default housekeeping intervals (4 s of it their event loop), time taken from the two "
-            "busy workers, so the sweep sets them slower (0.7 s). The sweep fits K = 1 and K = 2 "
-            "in one stage, larger K first (submitted first: priority alone let the scheduler "
-            "start two K = 1 fits), and hands each worker one fit at a time (worker saturation "
-            "1.0). No fit on a worker pays a one-time cost any more: torch's own Adam imported "
-            "torch._dynamo when made (1.5-2.3 s, once per process, so on each worker), and every "
-            "fit now uses vaemf's (the same updates to the bit). The rest of the Dask time is "
-            "the cluster's start (2.6 s before the first fit, after the same 1.2 s of data "
-            "preparation the serial sweep does) and the sweep's end: in a traced sweep both "
-            "workers finished their third fit within 0.05 s of each other and one of them ran "
-            "the last fit alone (11.5 s). Fits take 10-20 s here and which one ends last is not "
-            "known in advance, so the pairs' ratios spread over "
-            f"{min(d['ratios']):.2f}-{max(d['ratios']):.2f}" + "; the machine's speed drifts "
-            "by up to 30 % between minutes as well.\n")
+            f"\nThe fits' training times on the workers add up to {100 * (1 + slower):.0f} % of "
+            "the same fits' one after the other here: the workers train as fast as this process. "
+            "Three things had made them slower, each measured and removed: Dask starts workers "
+            "with `MALLOC_TRIM_THRESHOLD_=65536`, which also turns off glibc's adaptive mmap "
+            "threshold, so every tensor above 128 KiB was an mmap/munmap pair (5-17 % system "
+            "time while the fits ran, fits up to 20 % slower; the sweep's cluster unsets it); the "
+            "workers' statistical profiler (20-40 %; off); and the scheduler's and nannies' "
+            "housekeeping in the main process (7 s of CPU in a 71 s sweep at Dask's default "
+            "intervals, 0.7 s at the sweep's). No fit on a worker pays a one-time cost either: "
+            "torch's own Adam imported torch._dynamo when made (1.5-2.3 s per process), and every "
+            "fit uses vaemf's (the same updates to the bit). The sweep fits K = 1 and K = 2 in one "
+            "stage, larger K first (submitted first: priority alone let the scheduler start two "
+            "K = 1 fits), and hands each worker one fit at a time (worker saturation 1.0). What "
+            "is left of the Dask time beyond half the serial one is the cluster's start (2.3 s "
+            "before the first fit, after the same 0.9 s of data preparation the serial sweep "
+            "does) and the sweep's end, where one worker runs the last fit alone while the other "
+            "has none left: fits take 8-15 s here and which one ends last is not known in "
+            "advance, so the pairs' ratios spread over "
+            f"{min(d['ratios']):.2f}-{max(d['ratios']):.2f}" + "; the machine's speed also "
+            "drifts by up to 30 % between minutes, which moves the serial and the Dask run of a "
+            "pair apart.\n")
     out.append("\n" + h["commands"](DASK) + "\n" + h["source"](DASK) + "\n")
     return "".join(out)
 
