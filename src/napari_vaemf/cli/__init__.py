@@ -53,10 +53,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser()
         args = parser.parse_args(argv)
         command = f"vaemf {args.command}"
-        logging.basicConfig(
-            level=logging.INFO if args.verbose else logging.WARNING,
-            format="%(levelname)s %(name)s: %(message)s",
-        )
+        level = logging.INFO if args.verbose else logging.WARNING
+        logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+        # the handler filters too: Dask's distributed sets its own loggers to INFO, and a
+        # --scheduler local:N sweep printed ~35 lines of its start-up and shut-down (worker
+        # processes forked from this one inherit the handler, so theirs too)
+        for handler in logging.getLogger().handlers:
+            handler.setLevel(level)
         return int(args.func(args) or 0)
     except VaemfError as err:
         sys.stderr.write(f"{command}: error: {err}\n")

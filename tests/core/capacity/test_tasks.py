@@ -69,33 +69,20 @@ def test_sweep_stores_fits_and_resumes_without_redoing_them(x, tmp_path, monkeyp
     assert other != key
 
 
-def _workers():
-    import psutil
-
-    out = []
-    for p in psutil.Process().children(recursive=True):
-        try:
-            cmd = " ".join(p.cmdline())
-        except psutil.Error:
-            continue
-        if "resource_tracker" not in cmd and ("spawn_main" in cmd or "forkserver" in cmd):
-            out.append(p)
-    return out
-
-
 @pytest.mark.slow
 def test_local_cluster_gives_the_serial_numbers_and_survives_a_dead_worker(x, monkeypatch):
     from napari_vaemf.core.capacity import _dask
 
     st = _settings(seeds=3, epochs=8)
     serial = _sweep(x, st)
-    started, trim = [], []
+    started, trim, pids = [], [], []
     real_client = _dask._client
 
     def client(spec):
         started.append(spec)
         made = real_client(spec)
         trim.extend(made[0].run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values())
+        pids.extend(made[0].run(os.getpid).values())
         return made
 
     monkeypatch.setattr(_dask, "_client", client)
@@ -105,10 +92,9 @@ def test_local_cluster_gives_the_serial_numbers_and_survives_a_dead_worker(x, mo
         while True:
             rec = next(job)
             if rec.stage == "sweep" and not killed and rec.step < rec.total - 1:
-                workers = _workers()
-                assert workers, "no worker process found"
-                os.kill(workers[0].pid, signal.SIGKILL)  # mid-sweep: its task is retried
-                killed.append(workers[0].pid)
+                assert len(pids) == 2 and os.getpid() not in pids
+                os.kill(pids[0], signal.SIGKILL)  # mid-sweep: its task is retried
+                killed.append(pids[0])
     except StopIteration as stop:
         dask = stop.value
     assert killed
@@ -122,6 +108,80 @@ def test_local_cluster_gives_the_serial_numbers_and_survives_a_dead_worker(x, mo
     # dask's default MALLOC_TRIM_THRESHOLD_ made every tensor above 64 KiB an mmap/munmap on
     # the workers (their fits ran up to 20 % slower than here); the sweep's cluster unsets it
     assert trim == [None, None]
+
+
+def test_local_workers_fork_only_where_safe(monkeypatch):
+    """Forked workers inherit the imports (fast start); never from a process with Qt (napari),
+    off Linux, or on Python 3.12+ (which deprecates forking a threaded process)."""
+    import sys
+
+    from napari_vaemf.core.capacity import _dask
+
+    for name in _dask._GUI_TOOLKITS:
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(sys, "version_info", (3, 11, 7))
+    assert _dask.start_method() == "fork"
+    monkeypatch.setitem(sys.modules, "PyQt5", object())
+    assert _dask.start_method() == "spawn"
+    monkeypatch.delitem(sys.modules, "PyQt5")
+    monkeypatch.setattr(sys, "version_info", (3, 12, 0))
+    assert _dask.start_method() == "spawn"
+    monkeypatch.setattr(sys, "version_info", (3, 11, 7))
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert _dask.start_method() == "spawn"
+
+
+_FORKED_SWEEP = """
+import json, os, signal, sys
+from dataclasses import replace
+import numpy as np, torch
+from napari_vaemf.core.capacity import CapacitySettings, _dask, capacity_sweep
+from napari_vaemf.core.progress import drive
+from napari_vaemf.core.samplers import sample_curie_weiss
+
+torch.set_num_threads(1)
+x = drive(sample_curie_weiss(12, 1.3, samples=1200, seed=3), bar=False).configurations
+st = CapacitySettings(k_max=2, seeds=2, epochs=3, batch_size=128, infonce=False,
+                      model_mi=False, random_partitions=1, device="cpu")
+serial = drive(capacity_sweep(x, "spin", settings=st), bar=False)
+pids, real = [], _dask._client
+def client(spec):
+    made = real(spec)
+    pids.extend(made[0].run(os.getpid).values())
+    return made
+_dask._client = client
+job, killed = capacity_sweep(x, "spin", settings=replace(st, scheduler="local:2")), False
+try:
+    while True:
+        rec = next(job)
+        if rec.stage == "sweep" and not killed and rec.step < rec.total - 1:
+            os.kill(pids[0], signal.SIGKILL)
+            killed = True
+except StopIteration as stop:
+    dask = stop.value
+print(json.dumps({"method": _dask.start_method(), "killed": killed,
+                  "serial": [p.test_loglik_nats for p in serial.points],
+                  "dask": [p.test_loglik_nats for p in dask.points]}))
+"""
+
+
+@pytest.mark.slow
+def test_forked_workers_give_the_serial_numbers_and_survive_a_dead_worker():
+    """The fork path (a process without Qt, unlike this test process): a fresh Python runs
+    the sweep serially and on a forked local:2 cluster, killing one worker mid-sweep."""
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _FORKED_SWEEP], capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    if sys.platform == "linux" and sys.version_info < (3, 12):
+        assert got["method"] == "fork"
+    assert got["killed"]
+    assert np.allclose(got["serial"], got["dask"], atol=1e-6, rtol=0)
 
 
 def test_dask_gets_the_largest_k_first(monkeypatch):

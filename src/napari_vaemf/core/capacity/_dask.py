@@ -5,8 +5,8 @@ scheduler on a cluster (e.g. one started by dask-jobqueue on SLURM), the same ta
 
 - ``"serial"``: no Dask; the fits run one after the other in this process;
 - ``"local:N"``: a LocalCluster of N worker processes with one thread each (their statistical
-  profiler off: it slows torch fits by 20-40 %; each handed one fit at a time), closed after
-  the sweep;
+  profiler off: it slows torch fits by 20-40 %; each handed one fit at a time; forked where
+  that is safe, :func:`start_method`), closed after the sweep;
 - ``"tcp://host:8786"`` (or any address ``distributed.Client`` takes): a running scheduler.
 
 Each fit is one task (:func:`~napari_vaemf.core.capacity._tasks.run_task`) that pins torch to
@@ -17,6 +17,7 @@ when a task has finished, so no partial result is ever written.
 from __future__ import annotations
 
 import logging
+import sys
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
@@ -75,7 +76,8 @@ def _client(spec: str):
                               "distributed.admin.tick.interval": "500ms",
                               "distributed.worker.memory.monitor-interval": "2s",
                               "distributed.admin.system-monitor.interval": "5s",
-                              "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+                              "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+                              "distributed.worker.multiprocessing-method": start_method()}):
             cluster = LocalCluster(n_workers=int(arg), threads_per_worker=1, processes=True,
                                    dashboard_address=None)
         return Client(cluster), cluster
@@ -83,6 +85,25 @@ def _client(spec: str):
         return Client(arg, timeout="10s"), None
     except (OSError, TimeoutError) as err:
         raise ParameterError(f"--scheduler {arg}: cannot reach a Dask scheduler ({err})") from err
+
+
+_GUI_TOOLKITS = ("PyQt5", "PyQt6", "PySide2", "PySide6")
+
+
+def start_method() -> str:
+    """How a ``local:N`` cluster starts its worker processes: ``fork`` on Linux from a process
+    without a GUI toolkit on Python < 3.12, else ``spawn``. A forked worker inherits the
+    imported modules: the cluster starts in 0.2 s instead of 1.7 s and closes in 0.03 s
+    instead of 0.6 s (measured, 2 workers; a spawned worker imports torch and vaemf again
+    and runs a full interpreter shutdown). Spawn where forking is unsafe (macOS; a process
+    with Qt's threads, e.g. napari) or deprecated (Python 3.12+ warns when a threaded
+    process forks). The workers' tasks pin torch to one thread before any torch work, so a
+    parent's OpenMP pool is never entered in a child."""
+    if sys.platform != "linux" or sys.version_info >= (3, 12):
+        return "spawn"
+    if any(name in sys.modules for name in _GUI_TOOLKITS):
+        return "spawn"
+    return "fork"
 
 
 _SESSIONS: dict[str, tuple] = {}  # scheduler spec -> (client, cluster) held by scheduler_session
