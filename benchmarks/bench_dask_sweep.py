@@ -10,7 +10,8 @@ default fit sizes: 8 fits in two stages, as a user's sweep of a large recording 
 (the exact engine would make each fit a few seconds, and the benchmark would time the
 cluster's start). Both runs use one thread per fit.
 Run it on an otherwise idle machine: the ratio is only meaningful when both cores are free;
-``--repeat`` pairs (default 3) are run and the pair with the median ratio is reported.
+``--repeat`` pairs (default 3) are run and the pair with the median ratio is reported (the
+results page uses 9: one pair's ratio varies by ±0.08 on this machine).
 """
 from __future__ import annotations
 

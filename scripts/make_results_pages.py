@@ -82,7 +82,7 @@ COMMANDS: dict[str, list[str]] = {
     "hopfield_readoff_resolution.json": ["python scripts/hopfield_readoff_resolution.py"],
     "hopfield_posterior_widths.json": ["python scripts/hopfield_posterior_widths.py"],
     "bench_streaming_fit.json": ["python benchmarks/bench_streaming_fit.py --json results/bench_streaming_fit.json"],
-    "bench_dask_sweep.json": ["python benchmarks/bench_dask_sweep.py --repeat 5 --json results/bench_dask_sweep.json"],
+    "bench_dask_sweep.json": ["python benchmarks/bench_dask_sweep.py --repeat 9 --json results/bench_dask_sweep.json"],
     "default_readoff_cw.json": ["python scripts/default_readoff_cw.py"],
 }
 
