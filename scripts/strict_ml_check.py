@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from scipy.special import logsumexp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from theory_table import DATA  # noqa: E402  (the theory table's recording)
@@ -44,6 +45,7 @@ def main(argv=None) -> int:
     mu, cu = u.mean(0), u.T @ u / len(u)
     q = np.clip(m, 1e-3, 1 - 1e-3)
     b0 = np.log(q / (1 - q))
+    eig = np.linalg.eigh(np.cov(v.T))[1][:, ::-1]  # the training covariance's eigenvectors, largest first
 
     def judge(b, w) -> dict:
         log_z = strict.hs_log_partition(b, w, False, 80)
@@ -54,7 +56,7 @@ def main(argv=None) -> int:
     out: dict = {"data": str(DATA.name), "train": "even repeats", "test": "odd repeats", "patterns": {}}
     best = None
     for p in (1, 2):
-        ev = np.linalg.eigh(np.cov(v.T))[1][:, ::-1][:, :p]
+        ev = eig[:, :p]
         rng = np.random.default_rng(p)
         starts = [(f"eigenvectors x {s:g}", ev * s) for s in (0.5, 1, 2, 3)]
         starts += [(f"random sd {s:g}", rng.normal(0, s, (v.shape[1], p))) for s in (0.3, 0.7)]
@@ -72,15 +74,13 @@ def main(argv=None) -> int:
         out["patterns"][str(p)] = {"starts": rows, "fit_strict_hopfield": {
             **judge(fit.b, fit.w), "seconds": round(time.perf_counter() - t0, 1)}}
     _, b, w = best
-    g = np.arange(-12, 12 + 1e-9, 0.04)
-    z = np.stack(np.meshgrid(g, g, indexing="ij"), -1).reshape(-1, 2)
-    lf = -0.5 * (z ** 2).sum(1) - np.log(2 * np.pi) + np.logaddexp(0, b[None, :] + z @ w.T).sum(1)
-    fixed = float(lf.max() + np.log(np.exp(lf - lf.max()).sum()) + 2 * np.log(0.04))
+    z, log_w = strict._box_grid(np.full(2, -12.0), np.full(2, 12.0), 601)  # spacing 0.04
+    fixed = float(logsumexp(log_w + strict._log_g(b[None, :] + z @ w.T, False).sum(1)))
     out["fixed_box_pitfall"] = {
         "box": [-12, 12], "log_z_fixed_box": fixed, "log_z_centred": strict.hs_log_partition(b, w, False, 80),
         "box_of_the_mass": [a.round(2).tolist() for a in strict.hs_box(b, w, False, 40)]}
     out["fixed_box_fits"] = [
-        {"P": p, "L": L, **_fixed_box_fit(v, (m, c, mu, cu), b0, p, L)} for p in (1, 2) for L in (6, 7, 8, 12)]
+        {"P": p, "L": L, **_fixed_box_fit(eig[:, :p], (m, c, mu, cu), b0, L)} for p in (1, 2) for L in (6, 7, 8, 12)]
     out["command"] = "python scripts/strict_ml_check.py -o results/strict_ml_check.json"
     text = json.dumps(out, indent=1)
     Path(args.output).write_text(text + "\n")
@@ -88,21 +88,22 @@ def main(argv=None) -> int:
     return 0
 
 
-def _fixed_box_fit(v: np.ndarray, moments: tuple, b0: np.ndarray, p: int, L: float) -> dict:
+def _fixed_box_fit(ev: np.ndarray, moments: tuple, b0: np.ndarray, L: float) -> dict:
     """Maximum likelihood with log Z summed on the fixed box [-L, L]^p (10 L + 1 nodes per
     axis, ``_strict._box_grid``) around the prior's centre, by L-BFGS from the top ``p``
-    eigenvectors of the training covariance: the held-out log-likelihood it reports and its
-    true one. ``moments``: (m, c, mu, cu), the training and test means and second moments."""
+    eigenvectors of the training covariance (``ev``, N × p): the held-out log-likelihood it
+    reports and its true one. ``moments``: (m, c, mu, cu), the training and test means and
+    second moments."""
     import torch
 
     from napari_vaemf.core.baselines import _strict as strict
 
     m, c, mu, cu = moments
+    p = ev.shape[1]
     n = int(round(10 * L)) + 1
     z, log_w = strict._box_grid(np.full(p, -float(L)), np.full(p, float(L)), n)
     zt, lwt = torch.tensor(z), torch.tensor(log_w)
     mt, ct = torch.tensor(m), torch.tensor(c)
-    ev = np.linalg.eigh(np.cov(v.T))[1][:, ::-1][:, :p]
     bt = torch.tensor(b0.copy(), requires_grad=True)
     wt = torch.tensor(np.ascontiguousarray(ev), requires_grad=True)
 
