@@ -129,6 +129,8 @@ def page(h: dict) -> str:
                        "thinning (every sweep of 64 chains recorded): see the equilibrium check "
                        "below for what that did to the strict fit's gap.\n")
     out.append("\n" + h["commands"](NAME) + "\n" + h["source"](NAME) + "\n")
+    if (h["RESULTS"] / SPEED).exists():
+        out.append(_speed(h))
     if (h["RESULTS"] / CHECK).exists():
         out.append(_ml_check(h))
     if (h["RESULTS"] / EQUILIBRIUM).exists():
@@ -310,3 +312,30 @@ def _ml_check(h: dict) -> str:
                 "exceeds except by chance.\n")
     out.append("\n```bash\n" + d["command"] + "\n```\n\n" + h["source"](CHECK) + "\n")
     return "".join(out)
+
+
+SPEED = "theory_speed.json"
+
+
+def _speed(h: dict) -> str:
+    """Wall time of the strict P = 3 fit and of the attractor descent, old recipe beside new."""
+    d, f = h["load"](SPEED), h["f"]
+    rows = [[r["case"], f"{r['old']['seconds']:.1f} s ({r['old']['nodes']} nodes)",
+             f"{r['new']['seconds']:.1f} s ({r['new']['nodes']} nodes)", f"{r['ratio']:.1f}",
+             f(r["old"]["test_loglik_nats"], 5), f(r["new"]["test_loglik_nats"], 5),
+             f"{max(abs(r['old']['log_z_error']), abs(r['new']['log_z_error'])):.0e}"]
+            for r in d["strict"]]
+    desc = d["descent"]
+    return ("\n## Wall time of the read-off's slow parts\n\n"
+            "The strict P = 3 fit (`hopfield3` of `vaemf validate`, and the quadratic share of "
+            "`vaemf extract`) on Adam's lattice of 20 nodes per axis, as before, and of the "
+            "current default; held-out log-likelihood with log Z re-checked on a 64^3 lattice:\n\n"
+            + h["table"](["data", "20 nodes", "default", "ratio", "held-out, 20 nodes",
+                          "held-out, default", "largest log Z error"], rows)
+            + f"\nThe attractor descent of `vaemf extract` from {desc['rows']:,} Hopfield samples on "
+            f"the energy of the default K = 3 fit ({desc['nodes']:,} nodes, {desc['projections']} "
+            f"projections): {desc['old_seconds']:.1f} s by the old recipe (scipy's softmax of "
+            f"a + s·Lᵀ at full rank), {desc['new_seconds']:.1f} s now (the posterior in place, "
+            f"s·Lᵀ through the rank-H factors): ratio {desc['ratio']:.1f}; every row ends in the "
+            + ("same attractor" if desc["same_attractor_every_row"] else "**a different** attractor")
+            + " by both.\n\n```bash\n" + d["command"] + "\n```\n\n" + h["source"](SPEED) + "\n")

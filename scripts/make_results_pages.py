@@ -78,6 +78,7 @@ COMMANDS: dict[str, list[str]] = {
     "default_readoff_hopfield.json": ["python scripts/default_readoff_hopfield.py --regimes all"],
     "energy_retina.json": ["python scripts/energy_acceptance.py"],
     "strict_ml_check.json": ["python scripts/strict_ml_check.py -o results/strict_ml_check.json"],
+    "theory_speed.json": ["python benchmarks/bench_theory_speed.py"],
     "hopfield_equilibrium_check.json": ["python scripts/hopfield_equilibrium_check.py"],
     "hopfield_readoff_resolution.json": ["python scripts/hopfield_readoff_resolution.py"],
     "hopfield_posterior_widths.json": ["python scripts/hopfield_posterior_widths.py"],
