@@ -148,3 +148,24 @@ def test_true_hopfield_model_matches_enumeration():
     assert model.log_prob(states) == pytest.approx(np.log(prob), abs=1e-8)
     with pytest.raises(ParameterError, match="beta"):
         StrictHopfield.of_patterns(xi, -1.0)
+
+
+def test_an_ordered_magnet_is_fitted_to_its_maximum_likelihood():
+    """Curie-Weiss deep in the ordered phase (βJ = 2) is the strict model with one uniform
+    pattern |w| = sqrt(βJ), its two states far out at z ≈ ±sqrt(βJ N) m*. The maximum
+    likelihood's training log-likelihood is at least the true model's (the truth is in the
+    class); a lattice that lags behind the fast-moving states let the pattern run away to
+    |w| = 20 and 9 nats/sample below it."""
+    import math
+
+    from napari_vaemf.core.progress import drive
+    from napari_vaemf.core.samplers import sample_curie_weiss
+
+    n, beta_j = 100, 2.0
+    x = drive(sample_curie_weiss(n, beta_j, samples=20000, seed=41), bar=False).configurations
+    w = np.full((n, 1), math.sqrt(beta_j / n))
+    truth = StrictHopfield(np.zeros(n), w, "spin", hs_log_partition(np.zeros(n), w, True, 400), nodes=400)
+    fit = fit_strict_hopfield(x, 1, "spin")
+    assert fit.log_z == pytest.approx(hs_log_partition(fit.b, fit.w, True, 400), abs=1e-6)
+    assert fit.loglik(x) >= truth.loglik(x) - 1e-4
+    assert np.linalg.norm(fit.w) == pytest.approx(math.sqrt(beta_j), rel=0.02)

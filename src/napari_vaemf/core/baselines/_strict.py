@@ -35,11 +35,12 @@ log = logging.getLogger(__name__)
 
 MAX_PATTERNS = 3  # the tensor grid has nodes**P points
 # Adam's lattice nodes per axis for P patterns (the L-BFGS polish and the model's log Z use
-# twice as many). At P = 3 the polish lattice (2 * nodes)^3 is the fit's cost: 16 instead of
-# 20 takes it from 64,000 to 32,768 nodes, 4.4x faster on Hopfield N = 100 (38 s against
-# 167 s) for the same held-out log-likelihood to 1e-5 nats and log Z within 1e-7
-# (benchmarks/bench_strict_nodes.py)
-FIT_NODES = {1: 20, 2: 20, 3: 16}
+# twice as many). P = 1 and 2 are cheap, so theirs are fine enough for an ordered magnet's two
+# far-apart states (Curie-Weiss βJ = 2, N = 200: 20 nodes stopped 0.017 nats/sample short of
+# the maximum likelihood, 64 reach it); at P = 3 the polish lattice (2 * nodes)^3 is the fit's
+# cost: 16 rather than 20 takes it from 64,000 to 32,768 nodes, 4.8x faster on Hopfield
+# N = 100 for the same held-out log-likelihood to 1e-5 nats (benchmarks/bench_theory_speed.py)
+FIT_NODES = {1: 64, 2: 32, 3: 16}
 
 
 def _log_g(phi, spin: bool, xp=np):
@@ -71,6 +72,16 @@ def _next_box(z: np.ndarray, lf: np.ndarray, lo: np.ndarray, hi: np.ndarray,
     keep = z[lf > lf.max() - _CUT]
     cell = (hi - lo) / (nodes - 1)
     return keep.min(0) - 2 * cell, keep.max(0) + 2 * cell
+
+
+def _at_edge(z: np.ndarray, lf: np.ndarray, lo: np.ndarray, hi: np.ndarray, nodes: int) -> bool:
+    """Whether nodes that carry mass (log-integrand within _CUT of the top) lie in the outer
+    cell of the box [lo, hi] (or the integrand is not finite): the mass may reach past it."""
+    if not np.isfinite(lf).all():
+        return True
+    keep = z[lf > lf.max() - _CUT]
+    cell = (hi - lo) / (nodes - 1)
+    return bool((keep.min(0) < lo + cell).any() or (keep.max(0) > hi - cell).any())
 
 
 def hs_box(b: np.ndarray, w: np.ndarray, spin: bool, nodes: int = 32,
@@ -264,6 +275,13 @@ def fit_strict_hopfield(x: np.ndarray, patterns: int, encoding: str | None = Non
         z_np, lw_np = _box_grid(lo, hi, nodes)
         z, log_w = torch.tensor(z_np), torch.tensor(lw_np)
         lf = log_w + _log_g(bt[None, :] + z @ wt.T, spin, xp=torch).sum(1)
+        if _at_edge(z_np, lf.detach().numpy(), lo, hi, nodes):
+            # the mass moved past the box in one step (an ordered magnet's two states run
+            # outwards fast): centre a box on these parameters before their value is used
+            lo, hi = hs_box(bt.detach().numpy(), wt.detach().numpy(), spin, nodes)
+            z_np, lw_np = _box_grid(lo, hi, nodes)
+            z, log_w = torch.tensor(z_np), torch.tensor(lw_np)
+            lf = log_w + _log_g(bt[None, :] + z @ wt.T, spin, xp=torch).sum(1)
         ll = mt @ bt + 0.5 * torch.trace(wt.T @ ct @ wt) - torch.logsumexp(lf, 0)
         value = float(ll.detach())
         if value > best[0]:
