@@ -81,8 +81,11 @@ def test_default_fit_is_exact_chooses_its_decoder_and_reloads(tmp_path, one_torc
     assert fit.method == "exact" and "multiply-adds" in fit.metrics["engine_reason"]
     recs = drive(fit.train(), bar=False)
     assert fit.config.features in (0, 16)
-    choice = fit.metrics["decoder_choice"]
-    assert set(choice) == {"0", "16"} and choice[str(fit.config.features)] == max(choice.values())
+    choice, kept = fit.metrics["decoder_choice"], fit.metrics["decoder_kept"]
+    assert set(choice) == {"0", "16", "hopfield"} and kept in choice
+    # the kept class is the simplest one no richer class beats by 2 standard errors
+    assert max(choice.values()) - choice[kept] < 0.05
+    assert (fit.config.measure == "hs") == (kept == "hopfield")
     ev = fit.evaluate()
     assert ev["method"] == "exact" and ev["iwae_k"] is None
     assert ev["elbo_nats"] == ev["loglik_nats"] and ev["test_elbo_nats"] == ev["test_loglik_nats"]

@@ -70,13 +70,15 @@ def load_input(path: Path, args: argparse.Namespace | None = None, stream: bool 
 
 
 def decoder_report(fit) -> dict:
-    """The decoder class a fit ended with (H, and the held-out numbers that chose it) and the
-    theories that can be read off it (``vaemf extract``)."""
+    """The decoder class a fit ended with (H, whether it is the strict Hopfield class, and the
+    held-out numbers that chose it) and the theories that can be read off it (``vaemf
+    extract``)."""
     from napari_vaemf.core.extraction._settings import theories_for
 
     cfg = fit.config
     h = cfg.features if cfg.features > 0 else cfg.latents
     return {"decoder": cfg.decoder, "features": int(h), "curved": bool(cfg.features > cfg.latents),
+            "strict_hopfield": getattr(cfg, "measure", "prior") == "hs",
             "choice_test_loglik_nats": fit.metrics.get("decoder_choice"),
             "theories": theories_for(fit.encoding, cfg.latents, cfg.features)}
 

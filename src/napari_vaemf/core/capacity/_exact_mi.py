@@ -32,7 +32,7 @@ def exact_bipartite_mi(fit, partition, samples: int = 2000, seed: int = 0) -> MI
     model, grid = fit.model, fit.grid
     x = torch.as_tensor(as_01(fit.sample(samples, seed=seed), fit.encoding), dtype=torch.float64)
     lg = model.logits(grid).double()
-    lw = torch.as_tensor(grid.log_weights, dtype=torch.float64)
+    lw = model.node_log_weights(grid, torch.float64, lg)  # the model's node measure
 
     def log_p(cols: np.ndarray) -> np.ndarray:
         c = torch.as_tensor(np.asarray(cols, np.int64))

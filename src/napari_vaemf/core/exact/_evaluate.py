@@ -30,12 +30,17 @@ class ExactFitEval:
         the average held-out log p moves by) is typically far below ``abs``. When 2n - 1 per
         axis would exceed ``config.max_nodes`` the check compares the grid with its coarsening
         to (n + 1) / 2 instead (``"check": "coarsen"``): the error of the coarser grid, an
-        upper bound on the finer one's once the rule converges."""
+        upper bound on the finer one's once the rule converges. The strict Hopfield class
+        (``config.measure = "hs"``, posteriors of unit width on a lattice of spacing <= 1)
+        compares its lattice with the same lattice moved by half a cell (``"check": "shift"``):
+        the two rules agree to their error."""
         grid = grid or self.model.grid
         idx, w = self._check
         xp = (self._test if len(self._test) else self._train)[idx]
         finer, check = grid.refined(), "refine"
-        if finer.size > self.config.max_nodes and grid.n >= 5:
+        if self.config.measure == "hs":  # the lattice moved by half a cell: the same cost
+            finer, check = grid.shifted(np.zeros(grid.latents)), "shift"
+        elif finer.size > self.config.max_nodes and grid.n >= 5:
             grid, finer, check = grid.with_nodes((grid.n + 1) // 2), grid, "coarsen"
         d = self.model.log_likelihood(xp, finer) - self.model.log_likelihood(xp, grid)
         return {"mean": float(w @ d / w.sum()), "abs": float(w @ np.abs(d) / w.sum()), "check": check}
@@ -121,15 +126,22 @@ class ExactFitEval:
         posterior's), not to the model's own Σ_g w_g σ(ℓ_gi): the two differ by as much as the
         aggregate posterior differs from the prior. This moment-matching step (a 1-D Newton
         solve per unit; units are independent given the nodes) trades a little likelihood for
-        rates that match. With ``budget`` (nats/sample) the step is taken only as far as it
+        rates that match. The strict Hopfield class (``config.measure = "hs"``) is left as it
+        is: maximum likelihood already matched its rates. With ``budget`` (nats/sample) the step is taken only as far as it
         costs at most that much held-out log-likelihood (training rows when none are held
         out): the full shift, else half, a quarter, else none. A bimodal model whose states
         carry slightly unequal prior mass (an ordered magnet) would otherwise move both states'
         fields to fix a rate that the masses, not the fields, got wrong.
         """
+        if self.config.measure == "hs":
+            # the strict Hopfield class is an exponential family fitted by maximum likelihood:
+            # its rates already equal the training rates, and a shift of b would also move
+            # its node weights (they depend on the fields)
+            self.metrics.update(rates_matched=True, rate_match_fraction=0.0, rate_match_cost_nats=0.0)
+            return np.zeros(self.n_units)
         c = self.train_counts
         target = np.clip(c @ self._train.double().numpy() / c.sum(), 1e-6, 1 - 1e-6)
-        w = self.grid.weights
+        w = self.model.node_weights()
         with torch.no_grad():
             logits = self.model.logits().double().numpy()
         shift = np.zeros(self.n_units)

@@ -30,13 +30,16 @@ class ExactFitIO:
     # --- draws ----------------------------------------------------------------------------
     def posterior_draws(self, n: int, seed: int = 0, data: np.ndarray | None = None) -> np.ndarray | None:
         """``n`` draws z (n, K) of the aggregate posterior (1/T) Σ_t p(z | x_t) over the fit's
-        data (or ``data``): a row at random, then a node by its exact posterior weight.
+        data (or ``data``): a row at random, then a node by its exact posterior weight (the
+        strict Hopfield class: z from its Gaussian posterior, :meth:`_hs_draws`).
         ``None`` when the fit holds no data."""
         x = data if data is not None else self.x
         if x is None:
             return None
         rng = np.random.default_rng(seed)
         rows = rng.choice(len(x), size=n, replace=len(x) < n)
+        if self.config.measure == "hs":  # p(z | x) = N(Wᵀx, I) exactly: continuous draws
+            return self._hs_draws(np.asarray(x)[rows], rng)
         pat, _, inv = distinct_patterns(as_01(np.asarray(x)[np.sort(rows)], self.encoding))
         post = self.model.posterior(torch.as_tensor(pat, dtype=torch.float32))  # (U, G), distinct only
         cdf = np.cumsum(post, 1)
@@ -45,12 +48,28 @@ class ExactFitIO:
         pick = np.searchsorted(cdf.ravel(), inv + rng.random(len(inv))) - inv * self.grid.size
         return self.grid.nodes[np.clip(pick, 0, self.grid.size - 1)]
 
+    def prior_draws(self, n: int, seed: int = 0) -> np.ndarray:
+        """``n`` draws z (n, K) of the model's latent measure: N(0, I) (the prior), or for the
+        strict Hopfield class (``config.measure = "hs"``) exact draws of the tilted measure
+        N(z) Π_i Z_i(φ_i(z)) / Z: x from the model, then z ~ p(z | x) = N(Wᵀx, I)."""
+        rng = np.random.default_rng(seed)
+        if self.config.measure != "hs":
+            return rng.standard_normal((n, self.config.latents))
+        return self._hs_draws(self.model.sample(n, seed=int(rng.integers(2**31))), rng)
+
+    def _hs_draws(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """z ~ N(Wᵀx, I) for rows ``x`` (binary {0,1} or spins ±1, the data's encoding): the
+        exact latent posterior of the strict Hopfield class (fields φ = b + W z)."""
+        w = self.model.decoder.readout.weight.detach().double().numpy()  # (N, K)
+        mean = np.asarray(x, np.float64) @ w
+        return mean + rng.standard_normal(mean.shape)
+
     def prior_probabilities(self, n: int, seed: int | None = None, chunk: int = 65536) -> Iterator[np.ndarray]:
         """P(x_i = 1 | z) (spin: P(s_i = +1 | z)) at ``n`` nodes drawn by their weights, in chunks
         of (<= chunk, N): the grid model is the mixture of these product Bernoullis (its exact
         statistics are :meth:`stats`)."""
         rng = np.random.default_rng(self.config.seed + 7 if seed is None else int(seed))
-        p, w = self.model.probabilities(), self.grid.weights
+        p, w = self.model.probabilities(), self.model.node_weights()
         for a in range(0, n, chunk):
             yield p[rng.choice(len(w), size=min(chunk, n - a), p=w / w.sum())]
 

@@ -10,10 +10,11 @@ from dataclasses import asdict, dataclass, fields
 from napari_vaemf.core.errors import ParameterError
 from napari_vaemf.core.exact._grid import MAX_LATENTS
 
-__all__ = ["ExactConfig", "TRAIN_NODES", "EXACT_ENCODINGS", "AUTO_FEATURES"]
+__all__ = ["ExactConfig", "TRAIN_NODES", "EXACT_ENCODINGS", "AUTO_FEATURES", "MEASURES"]
 
 EXACT_ENCODINGS = ("binary", "spin")
 TRAIN_NODES = {1: 129, 2: 33, 3: 17}  # default training-lattice nodes per axis (spacing 0.08-0.6)
+MEASURES = ("prior", "hs")  # node measures (:meth:`QuadratureModel.node_log_weights`)
 AUTO_FEATURES = 16  # H of the curved candidate when features = -1 ("auto")
 RATE_MATCH_BUDGET = 2e-3  # most held-out log-likelihood (nats/sample) the default rate matching may cost
 
@@ -25,7 +26,8 @@ class ExactConfig:
     latents: int = 1  # K <= 3
     decoder: str = "mlp"  # order-parameter map g: "mlp" or "identity" (as VAEConfig)
     decoder_widths: tuple[int, ...] = (128, 128)  # hidden widths of g (run on G nodes only: cheap)
-    features: int = -1  # H, outputs of g (0: H = K, fields W g(z) + b of rank K; H > K bends the fields; -1: both tried, the better on validation kept)
+    features: int = -1  # H, outputs of g (0: H = K, fields W g(z) + b of rank K; H > K bends the fields; -1: the strict Hopfield class and both of these tried, the simplest that is not beaten on validation kept)
+    measure: str = "prior"  # node measure: "prior" (N(0, I): the VAE's model) or "hs" (N(z) Π_i Z_i(φ_i(z)): the strict generalized Hopfield model, identity decoder, fitted by maximum likelihood)
     nodes: int = 0  # training-lattice nodes per axis; 0: TRAIN_NODES[latents]
     max_nodes: int = 65536  # the evaluation grid is refined up to this many nodes
     grid_tol: float = 1e-3  # nats/sample: refine the evaluation grid while n -> 2n - 1 moves mean log p more
@@ -48,6 +50,11 @@ class ExactConfig:
             raise ParameterError(f"the exact engine takes 1 to {MAX_LATENTS} latents, got {self.latents}")
         if self.decoder not in ("mlp", "identity"):
             raise ParameterError(f"decoder must be 'mlp' or 'identity', got {self.decoder!r}")
+        if self.measure not in MEASURES:
+            raise ParameterError(f"measure must be one of {MEASURES}, got {self.measure!r}")
+        if self.measure == "hs" and (self.decoder != "identity" or self.features > 0):
+            raise ParameterError("the 'hs' measure (strict Hopfield class) needs decoder 'identity' "
+                                 "and features 0")
         if self.features == -1 and self.decoder == "identity":
             self.features = 0  # nothing to choose: identity fields are linear
         if self.features < -1 or (self.features > 0 and (self.features < self.latents
@@ -67,7 +74,8 @@ class ExactConfig:
 
     @property
     def candidates(self) -> tuple[int, ...]:
-        """The decoder classes (values of H) a fit trains: both when ``features`` is -1."""
+        """The decoder classes (values of H) a fit trains by gradient on the prior's lattice:
+        both when ``features`` is -1 (which also races the strict Hopfield class)."""
         return (0, AUTO_FEATURES) if self.features == -1 else (self.features,)
 
     def to_dict(self) -> dict:

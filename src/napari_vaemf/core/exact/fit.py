@@ -32,8 +32,15 @@ With ``config.features = -1`` (the default) the fit trains the two decoder class
 fields of rank K (H = K) and a curved map (H = 16), each from its own fresh start, and keeps the
 rank-K class unless the curved one is better on the held-out rows by more than two standard
 errors of the paired per-sample difference (and 1e-3 nats): curvature must earn its place,
-and the Hopfield read-off needs rank-K fields (``metrics["decoder_choice"]`` holds both
-held-out log-likelihoods). A stop during the second keeps the better of what was trained.
+and the Hopfield read-off needs rank-K fields. Then (when rows are held out) it fits the
+strict generalized Hopfield model with K patterns by exact maximum likelihood
+(:mod:`._strict_class`: the identity map under the tilted node measure, N(K + 1) parameters)
+and keeps it unless the class kept so far beats it by the same rule: where the data are a
+quadratic energy of K projections (Curie-Weiss, Hopfield) the strict class is the model and
+has no map g to learn; on the retina the richer classes win. ``metrics["decoder_choice"]``
+holds every candidate's held-out log-likelihood (the strict class's as "hopfield") and
+``metrics["decoder_kept"]`` the one kept. A stop during the race keeps the better of what
+was trained.
 
 After training, :meth:`ExactFit.converge_grid` refines the evaluation grid (n -> 2n - 1 per
 axis) while that moves the mean held-out log-likelihood by more than ``config.grid_tol``. Every
@@ -65,6 +72,7 @@ from napari_vaemf.core.exact._grid import Grid, lattice_grid
 from napari_vaemf.core.exact._evaluate import ExactFitEval
 from napari_vaemf.core.exact._io import ExactFitIO
 from napari_vaemf.core.exact._schedule import onecycle_lr, stratified
+from napari_vaemf.core.exact._strict_class import STRICT_KEY, fit_strict_class, strict_config
 from napari_vaemf.core.exact._rows import Rows
 from napari_vaemf.core.exact.config import RATE_MATCH_BUDGET, ExactConfig
 from napari_vaemf.core.exact.model import QuadratureModel, softmax_rows_
@@ -135,6 +143,7 @@ class ExactFit(ExactFitEval, ExactFitIO):
         # clearly is then dropped early (:meth:`_trails`)
         self._candidates = sorted(cfg.candidates, reverse=True)
         self._tried: dict[int, dict] = {}  # H -> the best state of each candidate trained
+        self._strict: dict | None = None  # the strict Hopfield candidate, once raced
         self._build(self._candidates[0])
         log.info("exact fit: %d rows (%d distinct train, %d distinct held-out patterns), N=%d, K=%d",
                  t, len(pat), len(vpat), self.n_units, cfg.latents)
@@ -234,6 +243,10 @@ class ExactFit(ExactFitEval, ExactFitIO):
         if self.x is None:
             raise ParameterError("this fit holds no data: pass x")
         self.metrics["rates_matched"] = False  # matched again after this training
+        if self.config.measure == "hs":  # the strict Hopfield class alone
+            yield from self._train_strict()
+            yield from self.converge_grid()
+            return self.metrics
         n_cand, done = len(self._candidates), 0
         try:
             while True:
@@ -245,6 +258,8 @@ class ExactFit(ExactFitEval, ExactFitIO):
                     self._build(self._candidates[0])
                     continue
                 break
+            if len(self.config.candidates) > 1 and len(self._test):
+                yield from self._race_strict()
         finally:
             if len(self.config.candidates) > 1:
                 self._choose()
@@ -252,6 +267,43 @@ class ExactFit(ExactFitEval, ExactFitIO):
         if self.config.match_rates and not self.metrics.get("rates_matched"):
             self.match_rates(budget=RATE_MATCH_BUDGET)
         return self.metrics
+
+    def _strict_fit(self) -> Job[QuadratureModel]:
+        """The strict Hopfield class fitted by exact maximum likelihood on the training rows
+        (:mod:`._strict_class`); its seconds are added to :attr:`train_seconds`."""
+        t0 = time.perf_counter()
+        try:
+            return (yield from fit_strict_class(self.x[self.train_index], self.encoding, self.config))
+        finally:
+            self.train_seconds += time.perf_counter() - t0
+            self.metrics["strict_seconds"] = time.perf_counter() - t0
+
+    def _train_strict(self) -> Job[None]:
+        """Fit the strict class (``config.measure = "hs"``) and make it the fit's model."""
+        self.model = yield from self._strict_fit()
+        self._set_strict()
+        self.best_test_loglik = self.test_loglik(torch.float64)
+        self.epoch += 1
+        self.metrics.update(train_seconds=self.train_seconds, epochs=self.epoch,
+                            best_test_loglik=self.best_test_loglik, lattice_nodes=self.lattice.size)
+
+    def _set_strict(self) -> None:
+        """Book-keeping once :attr:`model` is the strict class: its lattice is its grid, its
+        config the strict one, a fresh optimiser over its parameters (nothing else trains it)."""
+        self.config = strict_config(self.config)
+        self.features, self.lattice, self._best = 0, self.model.grid, None
+        self.optimizer = Adam(self.model.parameters(), lr=self.config.lr)
+        self._candidates, self._tried = [0], {}
+
+    def _race_strict(self) -> Job[None]:
+        """Fit the strict Hopfield class as the race's simplest candidate (:meth:`_choose`)."""
+        model = yield from self._strict_fit()
+        per = model.log_likelihood(self._test)
+        if not np.isfinite(per).all():
+            log.warning("the strict Hopfield class gave non-finite held-out log-likelihoods: not raced")
+            return
+        self._strict = {"loglik": float(self.test_counts @ per / self.test_counts.sum()),
+                        "per_pattern": per, "model": model}
 
     def _keep_candidate(self) -> None:
         """Remember the current decoder class's best model (it may win the choice)."""
@@ -306,22 +358,39 @@ class ExactFit(ExactFitEval, ExactFitIO):
             if a["per_pattern"] is None or b["per_pattern"] is None:
                 best = h if b["loglik"] > a["loglik"] else best
                 continue
-            mean, se = self._paired(b["per_pattern"], a["per_pattern"])
-            if mean > max(CHOICE_SE * se, CHOICE_MIN_GAIN):
+            if self._beats(b["per_pattern"], a["per_pattern"]):
                 best = h
         return best
 
+    def _beats(self, richer: np.ndarray, simpler: np.ndarray) -> bool:
+        """Whether per-pattern held-out log-likelihoods ``richer`` beat ``simpler`` by more
+        than :data:`CHOICE_SE` standard errors of the paired difference and
+        :data:`CHOICE_MIN_GAIN` nats/sample."""
+        mean, se = self._paired(richer, simpler)
+        return mean > max(CHOICE_SE * se, CHOICE_MIN_GAIN)
+
     def _choose(self) -> None:
-        """Keep the decoder class with the best held-out log-likelihood among those trained."""
+        """Keep the simplest decoder class that no richer one beats on the held-out rows
+        (:meth:`_preferred`); the strict Hopfield class, when raced, is the simplest of all."""
         self._keep_candidate()
+        strict, self._strict = getattr(self, "_strict", None), None
         if not self._tried:
             return
         h = self._preferred()
         won = self._tried[h]
+        choice = {str(f): v["loglik"] for f, v in self._tried.items()}
+        if strict is not None:
+            choice[STRICT_KEY] = strict["loglik"]
+            if won["per_pattern"] is None or not self._beats(won["per_pattern"], strict["per_pattern"]):
+                self.model, self.best_test_loglik = strict["model"], strict["loglik"]
+                self._set_strict()
+                self.metrics.update(decoder_choice=choice, decoder_kept=STRICT_KEY)
+                log.info("strict Hopfield class kept (held-out log p: %s)", choice)
+                return
         self.model, self.optimizer, self.features = won["model"], won["optimizer"], h
         self.lattice, self.model.grid, self._best = won["lattice"], won["grid"], won["best"]
         self.best_test_loglik = won["loglik"]
-        self.metrics["decoder_choice"] = {str(f): v["loglik"] for f, v in self._tried.items()}
+        self.metrics.update(decoder_choice=choice, decoder_kept=str(h))
         self.config = dataclasses.replace(self.config, features=h)
         self._candidates, self._tried = [h], {}
         log.info("decoder class H=%s kept (held-out log p: %s)", h, self.metrics["decoder_choice"])

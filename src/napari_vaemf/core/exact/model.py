@@ -14,6 +14,14 @@ sparse rows, :mod:`._rows`), since for a Bernoulli with logit ℓ, log p(x_i) = 
 softplus(ℓ_i). Encodings follow the VAE: binary x ∈ {0, 1} has logits φ; spins s = ±1 are
 used as x = (s + 1)/2 with logits 2φ, i.e. p(s_i | φ_i) = exp(s_i φ_i) / (2 cosh φ_i).
 
+The node weights are the prior's, w_g ∝ N(z_g; 0, I), for the VAE's model. With
+``config.measure = "hs"`` (identity decoder, fields b + W z) they are tilted by the units'
+normalisers, w_g ∝ N(z_g; 0, I) Π_i Z_i(φ_i(z_g)) (:meth:`QuadratureModel.node_log_weights`):
+then Σ_g w_g Π_i p(x_i | z_g) ∝ ∫ N(z) e^{x·(b + W z)} dz = e^{b·x + ½|Wᵀx|²}, the strict
+generalized Hopfield model by the Hubbard-Stratonovich transform, with the same product
+decoder and the same sums over nodes (its node posterior p(z | x) is N(Wᵀx, I), binary x or
+spins s).
+
 The decoder runs in float32; every exact quantity is summed in float64 from its logits, so
 e.g. the probabilities of all 2^N states of the grid model sum to 1 to rounding. Training
 runs in float32.
@@ -97,13 +105,42 @@ class QuadratureModel(TheoryParts, nn.Module):
         (:mod:`napari_vaemf.core.extraction.energy`) computes it."""
         grid = grid or self.grid
         with torch.no_grad():
-            p = next(self.parameters())
+            lg = self._logits(grid, dtype)
+        return grid, lg, self.node_log_weights(grid, dtype, lg)
+
+    def _logits(self, grid: Grid, dtype: torch.dtype) -> torch.Tensor:
+        """Node logits (G, N) in ``dtype``: g(z) in the decoder's precision (the identity map
+        in ``dtype`` itself), the readout in ``dtype``."""
+        p = next(self.parameters())
+        if self.config.decoder == "identity":
+            g = torch.as_tensor(grid.nodes, dtype=dtype, device=p.device)
+        else:
             g = self.decoder.g(torch.as_tensor(grid.nodes, dtype=p.dtype, device=p.device)).to(dtype)
-            ro = self.decoder.readout
-            lg = g @ ro.weight.to(dtype).T + ro.bias.to(dtype)
-            if self.encoding == "spin":
-                lg = 2 * lg
-        return grid, lg, torch.as_tensor(grid.log_weights, dtype=dtype)
+        ro = self.decoder.readout
+        lg = g @ ro.weight.to(dtype).T + ro.bias.to(dtype)
+        return 2 * lg if self.encoding == "spin" else lg
+
+    @torch.no_grad()
+    def node_log_weights(self, grid: Grid | None = None, dtype: torch.dtype = torch.float64,
+                         logits: torch.Tensor | None = None) -> torch.Tensor:
+        """log w_g (G,) of the model's node measure on ``grid`` (logsumexp = 0): the prior's
+        (``grid.log_weights``), or with ``config.measure = "hs"`` the prior's tilted by
+        Σ_i log Z_i(φ_i(z_g)) (Z_i = 1 + e^φ for binary units, 2 cosh φ for spins), from the
+        node ``logits`` when the caller has them."""
+        grid = grid or self.grid
+        lw = torch.as_tensor(grid.log_weights, dtype=dtype)
+        if self.config.measure != "hs":
+            return lw
+        lg = self._logits(grid, dtype) if logits is None else logits.to(dtype)
+        tilt = F.softplus(lg).sum(-1)  # binary: Σ log(1 + e^φ)
+        if self.encoding == "spin":  # logits 2φ: log 2cosh φ = softplus(2φ) - φ
+            tilt = tilt - lg.sum(-1) / 2
+        lw = lw + tilt
+        return lw - torch.logsumexp(lw, 0)
+
+    def node_weights(self, grid: Grid | None = None) -> np.ndarray:
+        """(G,) normalised weights of the model's node measure (:meth:`node_log_weights`)."""
+        return self.node_log_weights(grid).exp().numpy()
 
     def _chunks(self, xp: torch.Tensor, g: int):
         size = max(1, _EVAL_ENTRIES // max(1, g))
@@ -206,16 +243,17 @@ class QuadratureModel(TheoryParts, nn.Module):
     def stats(self, triplets: np.ndarray | None = None, grid: Grid | None = None) -> PopulationStats:
         """Exact population statistics of the grid model ({0,1} convention, :mod:`._stats`)."""
         grid = grid or self.grid
-        return grid_stats(self.probabilities(grid), grid.weights, triplets)
+        return grid_stats(self.probabilities(grid), self.node_weights(grid), triplets)
 
     def sample(self, n: int, seed: int = 0, grid: Grid | None = None) -> np.ndarray:
         """``n`` exact draws from the grid model in the data's encoding (int8 (n, N)): a node by
-        its weight, then independent units given the node."""
+        its weight (:meth:`node_weights`), then independent units given the node."""
         if n < 0:
             raise ParameterError(f"samples must be >= 0, got {n}")
         grid = grid or self.grid
         p = self.probabilities(grid)
         rng = np.random.default_rng(seed)
-        idx = rng.choice(grid.size, size=n, p=grid.weights / grid.weights.sum())
+        w = self.node_weights(grid)
+        idx = rng.choice(grid.size, size=n, p=w / w.sum())
         on = (rng.random((n, self.n_units)) < p[idx]).astype(np.int8)
         return 2 * on - 1 if self.encoding == "spin" else on

@@ -107,11 +107,15 @@ def decoder_parts(fit: Any) -> tuple[np.ndarray, np.ndarray]:
 
 @torch.no_grad()
 def prior_pushforward(fit: Any, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """``z ~ N(0, I_K)`` (n, K) and the order parameters ``g(z)`` (n, K) of the decoder."""
+    """``z`` (n, K) of the model's latent measure and the order parameters ``g(z)`` (n, K) of
+    the decoder: z ~ N(0, I_K), or the fit's own draws when it has them (an exact fit of the
+    strict Hopfield class draws its tilted measure, :meth:`ExactFit.prior_draws`)."""
     if n < 1:
         raise ParameterError(f"need at least one prior sample, got {n}")
-    k = fit.config.latents
-    z = np.random.default_rng(seed).standard_normal((n, k))
+    if hasattr(fit, "prior_draws"):
+        z = fit.prior_draws(n, seed)
+    else:
+        z = np.random.default_rng(seed).standard_normal((n, fit.config.latents))
     p = next(fit.model.parameters())
     g = fit.model.g(torch.as_tensor(z, dtype=p.dtype, device=p.device))
     return z, g.cpu().numpy().astype(np.float64)

@@ -102,14 +102,17 @@ def energy_of(fit: Any) -> Energy:
     model, grid = fit.model, fit.grid
     with torch.no_grad():
         p = next(model.parameters())
-        g = model.decoder.g(torch.as_tensor(grid.nodes, dtype=p.dtype)).double().cpu().numpy()
+        if model.config.decoder == "identity":  # g(z) = z, kept in float64
+            g = np.asarray(grid.nodes, np.float64)
+        else:
+            g = model.decoder.g(torch.as_tensor(grid.nodes, dtype=p.dtype)).double().cpu().numpy()
         w = model.decoder.readout.weight.double().cpu().numpy()
         b = model.decoder.readout.bias.double().cpu().numpy()
     if fit.encoding == "spin":  # logits of x = (s + 1)/2 are 2φ
         w, b = 2 * w, 2 * b
     logits = g @ w.T + b[None, :]
     return Energy(patterns=w, fields=b, nodes=np.asarray(grid.nodes, np.float64),
-                  log_weights=np.asarray(grid.log_weights, np.float64), projections=g,
+                  log_weights=model.node_log_weights(grid).numpy(), projections=g,
                   log_norm=np.logaddexp(0.0, logits).sum(1), encoding=fit.encoding)
 
 

@@ -42,7 +42,7 @@ class VAEConfig:
     encoder_widths: tuple[int, ...] = setting((128,), gui=False)  # hidden layer widths of the VAE's encoder MLP
     decoder: Literal["mlp", "identity"] = "mlp"  # order-parameter map g: learned MLP R^K -> R^H, or identity (fields linear in z)
     decoder_widths: tuple[int, ...] = setting((), gui=False)  # hidden layer widths of g when decoder="mlp" (empty: the engine's, 128 128 exact, 64 VAE)
-    features: int = setting(-1, min=-1, max=4096)  # H, outputs of g = columns of W (0: H = K, fields of rank K; H > K bends them; -1 auto: exact tries 0 and 16 and keeps the better on validation, VAE uses 0)
+    features: int = setting(-1, min=-1, max=4096)  # H, outputs of g = columns of W (0: H = K, fields of rank K; H > K bends them; -1 auto: exact tries the strict Hopfield model, 0 and 16 and keeps the simplest not beaten on validation, VAE uses 0)
     epochs: int = setting(0, min=0, max=100_000)  # maximum passes over the training data, early stopping may end sooner (0: the engine's, 60 exact; VAE 100, more on short recordings to take >= 6,000 steps)
     batch_size: int = setting(0, min=0, max=1_000_000)  # samples per step; distinct patterns for exact (0: the engine's, 2048 exact; VAE 1024, or 1/16 of the training rows when fewer, at least 128)
     lr: float = setting(0.0, min=0.0, max=1.0, step=1e-4)  # Adam learning rate (0: the engine's, 0.03 exact, 0.003 VAE)
