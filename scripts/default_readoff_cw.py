@@ -43,6 +43,7 @@ def main(argv=None) -> int:
                              "beta_h": (ex.get("parameters") or ex).get("beta_h"),
                              "consistency": ex.get("consistency"), "method": report["method"],
                              "features": report["decoder"]["features"],
+                             "strict_hopfield": report["decoder"].get("strict_hopfield", False),
                              "test_loglik_nats": report["test_loglik_nats"],
                              "fit_seconds": fit_s, "extract_seconds": ex_s, "cli": fit_line,
                              "within_3_percent": abs(got / bj - 1) <= 0.03}

@@ -50,6 +50,7 @@ def run_regime(name: str, r: dict, seed: int, tmp: Path) -> dict:
     row = {"regime": name, **r, "seed": seed, "method": report["method"],
            "engine_config": {k: report.get("engine_config", {}).get(k)
                              for k in ("epochs", "batch_size", "patience", "features", "decoder")},
+           "strict_hopfield": (report.get("decoder") or {}).get("strict_hopfield", False),
            "epochs_trained": report.get("epochs"), "fit_seconds": fit_s, "extract_seconds": ex_s,
            "restarts": report.get("restarts"),  # seeds tried after a collapsed latent (VAE)
            "cli": fit_line, "read_off": bits_right(est, xi)[0],

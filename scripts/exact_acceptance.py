@@ -81,7 +81,8 @@ def case_cw(args, tmp: Path) -> dict:
         row = {"seed": seed, "wall_seconds": wall, "exact_loglik_nats": exact, "model_loglik_nats": model,
                "gap_nats": exact - model, "kl_pm": float(np.sum(pm * (np.log(pm) - np.log(q)))),
                "method": fit.method, "features": fit.config.features, "epochs": fit.epoch,
-               "decoder_choice": fit.metrics.get("decoder_choice"), "cli": line}
+               "decoder_choice": fit.metrics.get("decoder_choice"),
+               "decoder_kept": fit.metrics.get("decoder_kept"), "cli": line}
         row["targets"] = _targets(row, CW_TARGETS)
         rows[str(seed)] = row
         logging.info("seed %d: %s", seed, {k: v for k, v in row.items() if k != "targets"})
@@ -120,7 +121,8 @@ def case_retina(args, tmp: Path) -> dict:
            "kl_pk": exact_cmp["kl_pk"], "kl_pk_sampled": sampled_cmp["kl_pk"],
            "cov_corr_sampled": sampled_cmp["cov_corr"], "triplet_corr": exact_cmp["triplet_corr"],
            "method": fit.method, "features": fit.config.features, "epochs": fit.epoch,
-           "decoder_choice": fit.metrics.get("decoder_choice"), "train_seconds": fit.train_seconds,
+           "decoder_choice": fit.metrics.get("decoder_choice"),
+           "decoder_kept": fit.metrics.get("decoder_kept"), "train_seconds": fit.train_seconds,
            "cli": line}
     row["targets"] = _targets(row, RETINA_TARGETS)
     return {"case": "retina", "latents": 2, "train_rows": len(even), "test_rows": len(odd),

@@ -1,10 +1,11 @@
-"""Where the default K = 3 fit's posteriors are narrow: the widths behind the read-off gap.
+"""Where the curved decoder class's posteriors are narrow: the widths behind its read-off gap.
 
     python scripts/hopfield_posterior_widths.py [-o results/hopfield_posterior_widths.json]
 
 The samples of ``hopfield_readoff_resolution.py`` (Hopfield N = 100, P = 3, β = 1.4, seeds
 1301/1302; 50,000 training and the first 5,000 of its 20,000 test samples), the exact
-engine's fit with its defaults. On the evaluation grid, for every test row: the posterior
+engine's curved class alone (H = 16, what the default race kept before the strict Hopfield
+class joined it; the same fit, step for step). On the evaluation grid, for every test row: the posterior
 p(z_g | x) over the nodes, its mean and covariance; reported: the smallest and largest
 posterior standard deviation (square roots of the covariance's eigenvalues) by distance of
 the posterior mean from the prior's centre, the training lattice's spacing in z, and the
@@ -36,7 +37,7 @@ def main(argv=None) -> int:
     p = case.P
     train, test = case.samples()
     t0 = time.perf_counter()
-    fit = ExactFit(train.configurations, "spin", ExactConfig(latents=p))
+    fit = ExactFit(train.configurations, "spin", ExactConfig(latents=p, features=16))
     drive(fit.train(), bar=False)
     seconds = time.perf_counter() - t0
     grid, model = fit.grid, fit.model

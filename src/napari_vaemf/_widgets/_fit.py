@@ -273,7 +273,7 @@ class FitWidget(JobWidget):
         done = "stopped" if outcome.stopped else "finished"
         if getattr(self.fit, "method", "vae") == "exact":
             best_words = (f"best held-out log-likelihood {self.fit.best_test_loglik:.4g} nats/sample "
-                          f"(exact; decoder H={self.fit.config.features or self.fit.config.latents})")
+                          f"(exact; decoder {self.fit.decoder_label})")
         else:
             best = self.fit.metrics.get("best_test_neg_elbo", math.nan)
             best_words = f"best held-out -ELBO {best:.4g} nats/sample"

@@ -14,6 +14,7 @@ from napari_vaemf.core.errors import ParameterError
 from napari_vaemf.core.exact import ExactConfig, ExactFit
 from napari_vaemf.core.exact._strict_class import STRICT_KEY, strict_model
 from napari_vaemf.core.extraction.energy import energy_of
+from napari_vaemf.core.extraction.energy_report import energy_report
 from napari_vaemf.core.progress import drive
 
 
@@ -96,6 +97,9 @@ def test_the_default_race_keeps_the_strict_class_on_a_magnet_and_it_reloads(tmp_
     assert np.allclose(fit.stats().rates, train.mean(0), atol=1e-4)
     e = energy_of(fit)
     assert np.abs(e.log_prob(x_new[:300]) - fit.log_likelihood(x_new[:300])).max() < 1e-9
+    # its quadratic share is 1: the strict model with its own log Z is the energy, no refit
+    quad = energy_report(fit, x).quadratic
+    assert quad["quadratic_share"] == pytest.approx(1.0, abs=1e-6) and quad["strict_seconds"] < 1.0
     back = ExactFit.load(fit.save(tmp_path / "model.pt"), x)
     assert back.config.measure == "hs" and back.grid.size == fit.grid.size
     assert np.array_equal(back.log_likelihood(x_new), fit.log_likelihood(x_new))

@@ -189,6 +189,13 @@ class ExactFit(ExactFitEval, ExactFitIO):
             self.model.decoder.readout.bias.copy_(torch.as_tensor(b))
 
     @property
+    def decoder_label(self) -> str:
+        """The decoder class in words: "strict Hopfield, P=K" or "H=..." (outputs of g)."""
+        if self.config.measure == "hs":
+            return f"strict Hopfield, P={self.config.latents}"
+        return f"H={self.config.features or self.config.latents}"
+
+    @property
     def grid(self) -> Grid:
         """The evaluation grid (every exact number the fit reports is computed on it)."""
         return self.model.grid

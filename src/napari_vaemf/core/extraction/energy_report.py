@@ -47,14 +47,16 @@ class EnergyReport:
 
 
 def quadratic_share(energy: Energy, x_train: np.ndarray, x_test: np.ndarray,
-                    patterns: int) -> dict[str, float]:
+                    patterns: int, strict: Any = None) -> dict[str, float]:
     """``{"quadratic_share", "strict_loglik", "independent_loglik", "energy_loglik",
-    "strict_seconds", "patterns"}``, log-likelihoods in nats per held-out row."""
+    "strict_seconds", "patterns"}``, log-likelihoods in nats per held-out row. ``strict``: the
+    strict model already fitted to ``x_train`` (a :class:`StrictHopfield`), else it is fitted."""
     from napari_vaemf.core.baselines import IndependentModel
     from napari_vaemf.core.baselines._strict import fit_strict_hopfield
 
     t0 = time.perf_counter()
-    strict = fit_strict_hopfield(x_train, patterns, energy.encoding)
+    if strict is None:
+        strict = fit_strict_hopfield(x_train, patterns, energy.encoding)
     seconds = time.perf_counter() - t0
     ind = IndependentModel.fit(x_train)
     l_s, l_i = strict.loglik(x_test), ind.loglik(x_test)
@@ -80,5 +82,22 @@ def energy_report(fit: Any, x: np.ndarray, test_index: np.ndarray | None = None
         train = np.ones(len(x), bool)
         train[test_index] = False
         k = int(fit.config.latents)
-        quad = quadratic_share(energy, x[train], x[test_index], min(k, 3))
+        quad = quadratic_share(energy, x[train], x[test_index], min(k, 3), _own_strict(fit, test_index))
     return EnergyReport(energy, attractors, silent, basin, quad)
+
+
+def _own_strict(fit: Any, test_index: np.ndarray):
+    """The fit itself as a :class:`StrictHopfield` when it is the strict class (``measure =
+    "hs"``) trained on exactly the rows outside ``test_index``: its quadratic share is 1 and
+    needs no second fit. None otherwise."""
+    from napari_vaemf.core.baselines._strict import StrictHopfield, hs_log_partition
+
+    own = getattr(fit, "test_index", None)
+    if getattr(fit.config, "measure", "prior") != "hs" or own is None or not np.array_equal(
+            np.sort(own), np.sort(np.asarray(test_index))):
+        return None
+    w = fit.model.decoder.readout.weight.detach().double().numpy()
+    b = fit.model.decoder.readout.bias.detach().double().numpy()
+    spin = fit.encoding == "spin"
+    return StrictHopfield(b, w, fit.encoding, hs_log_partition(b, w, spin, 40 if w.shape[1] == 3 else 64),
+                          nodes=40 if w.shape[1] == 3 else 64)
