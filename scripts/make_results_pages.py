@@ -771,7 +771,7 @@ def default_fit_page() -> str:
         rows = [[k.replace("_", " "), f(v["value"], 5), v["target"], "yes" if v["met"] else "**no**"]
                 for k, v in r["targets"].items()]
         out.append(table(["quantity", "value", "aim", "met"], rows))
-        out.append(f"\nDecoder class kept: "
+        out.append("\nDecoder class kept: "
                    + ("strict Hopfield" if r.get("decoder_kept") == "hopfield" else f"H = {r['features']}")
                    + " (held-out log-likelihood of each "
                    f"class on the fit's own validation repeats: {r['decoder_choice']}). The odd "

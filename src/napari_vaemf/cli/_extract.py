@@ -63,8 +63,8 @@ def _extract_into(folder, args: argparse.Namespace, settings: ExtractionSettings
     if settings.theory == "generalized-hopfield" and getattr(fit, "method", None) == "exact":
         from napari_vaemf.core.extraction.energy_report import energy_report
 
-        x, test_index = _recorded(folder.path, fit, args)
-        report = energy_report(fit, x, test_index)  # the decoder's own energy, exact
+        x, full = _recorded(folder.path, fit, args)
+        report = energy_report(full, x, full.test_index)  # the decoder's own energy, exact
         energy = report.energy
         ex.summary.update(report.summary())
         ex.diagnostics["energy_file"] = "energy.npz"
@@ -87,8 +87,9 @@ def _extract_into(folder, args: argparse.Namespace, settings: ExtractionSettings
 
 
 def _recorded(run_dir: Path, fit, args: argparse.Namespace):
-    """(configurations (T, N), held-out rows) of the recording the fit was made of: ``--data``
-    or the fit's source, read with the fit's input options; the held-out rows from model.pt."""
+    """(configurations (T, N), the fit with them) of the recording the fit was made of:
+    ``--data`` or the fit's source, read with the fit's input options; the fit rebuilt from
+    model.pt with its data (so its held-out rows and training rows are known)."""
     from napari_vaemf.core.data import prepare
     from napari_vaemf.core.fitting import load_fit
     from napari_vaemf.core.runs import read_run
@@ -105,4 +106,4 @@ def _recorded(run_dir: Path, fit, args: argparse.Namespace):
     x = prepare(rec, 0.0, hash_source=False).x  # the fit's rule for data prepared for fitting
     with read_run(run_dir, allow_unmanaged=True, only=("model.pt",)):
         full = load_fit(Path(run_dir) / "model.pt", x=x, device="cpu")
-    return x, full.test_index
+    return x, full

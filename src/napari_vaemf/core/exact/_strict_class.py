@@ -10,8 +10,8 @@ them into a :class:`QuadratureModel` on a lattice over that mass, so that every 
 exact fit (held-out log-likelihood, statistics, sampling, the energy file, capacity) takes it.
 
 The node posterior of a row is p(z | x) = N(Wᵀx, I) (unit width whatever the data), so a
-lattice spacing of at most one unit integrates it to ~1e-8 (the rectangle rule's error for a
-Gaussian of unit width at spacing h is about 2 exp(-2π²/h²)); the ellipsoid of nodes covers the
+lattice spacing of :data:`SPACING` = 1.25 units integrates it to ~1e-5 (the rectangle rule's
+relative error for a Gaussian of unit width at spacing h is about 2 exp(-2π²/h²)); the ellipsoid of nodes covers the
 points where the integrand is within e^-:data:`CUT` of its top (found on the box that holds
 its mass, :func:`~napari_vaemf.core.baselines._strict.hs_box`) plus :data:`MARGIN`
 posterior widths.
@@ -35,7 +35,10 @@ __all__ = ["STRICT_KEY", "hs_lattice", "strict_config", "strict_model", "fit_str
 STRICT_KEY = "hopfield"  # the strict class's name in metrics["decoder_choice"]
 CUT = 20.0  # the lattice holds the nodes whose log-integrand is within CUT of the top
 MARGIN = 2.0  # posterior widths (units of z) added around the ellipsoid that holds them
-SPACING = 1.0  # most lattice spacing along any axis, in units of the posterior width
+# most lattice spacing along any axis, in units of the posterior width: 1.25 integrates a
+# row's posterior to ~1e-5 (log p within 1e-5 nats of the continuous model's) with half the
+# nodes of spacing 1 (~1e-8): Hopfield N = 100, P = 3: 17,077 nodes instead of 33,401
+SPACING = 1.25
 
 
 def strict_config(config: ExactConfig) -> ExactConfig:
