@@ -41,6 +41,9 @@ def _table(h: dict, case: dict) -> str:
     for key, label in ROWS:
         if key == "rbm":
             label = f"RBM, {case['rbm_hidden']} hidden units (the energy's H)"
+        if key.startswith("vae") and "strict Hopfield" in fit.get("cli", ""):
+            # the default race kept the strict class: the fit is not the VAE's prior model
+            label = label.replace("VAE", "default fit (strict Hopfield class kept)")
         secs = fit["fit_seconds"] if key == "vae" else (
             fit["extract_seconds"] if key == "energy" else None)
         rows.append(_row(h, label, models.get(key), secs))
