@@ -94,6 +94,8 @@ def test_the_default_race_keeps_the_strict_class_on_a_magnet_and_it_reloads(tmp_
     assert set(choice) == {"0", "16", STRICT_KEY}
     assert fit.metrics["decoder_kept"] == STRICT_KEY and fit.config.measure == "hs"
     assert fit.metrics["grid_check"] == "shift" and fit.metrics["grid_converged"]
+    assert fit.metrics["train_seconds"] == fit.train_seconds > fit.metrics["strict_seconds"] > 0
+    assert fit.metrics["best_test_loglik"] == choice[STRICT_KEY] == fit.best_test_loglik
     gap = curie_weiss_log_prob(x_new, 1.2).mean() - fit.log_likelihood(x_new).mean()
     assert abs(gap) < 0.02  # 40 units, 5,400 training rows: k/n ~ 0.008
     train = (x[fit.train_index] + 1) / 2
