@@ -37,9 +37,10 @@ class ExactFitRace:
         try:
             return (yield from fit_strict_class(self.x[self.train_index], self.encoding, self.config))
         finally:
-            self.train_seconds += time.perf_counter() - t0
+            seconds = time.perf_counter() - t0
+            self.train_seconds += seconds
             # report.json's train_seconds counts the strict fit too
-            self.metrics.update(strict_seconds=time.perf_counter() - t0, train_seconds=self.train_seconds)
+            self.metrics.update(strict_seconds=seconds, train_seconds=self.train_seconds)
 
     def _train_strict(self) -> Job[None]:
         """Fit the strict class (``config.measure = "hs"``) and make it the fit's model."""
@@ -47,8 +48,8 @@ class ExactFitRace:
         self._set_strict()
         self.best_test_loglik = self.test_loglik(torch.float64)
         self.epoch += 1
-        self.metrics.update(train_seconds=self.train_seconds, epochs=self.epoch,
-                            best_test_loglik=self.best_test_loglik, lattice_nodes=self.lattice.size)
+        self.metrics.update(epochs=self.epoch, best_test_loglik=self.best_test_loglik,
+                            lattice_nodes=self.lattice.size)
 
     def _set_strict(self) -> None:
         """Book-keeping once :attr:`model` is the strict class: its lattice is its grid, its
@@ -136,7 +137,7 @@ class ExactFitRace:
         """Keep the simplest decoder class that no richer one beats on the held-out rows
         (:meth:`_preferred`); the strict Hopfield class, when raced, is the simplest of all."""
         self._keep_candidate()
-        strict, self._strict = getattr(self, "_strict", None), None
+        strict, self._strict = self._strict, None
         if not self._tried:
             return
         h = self._preferred()

@@ -90,7 +90,7 @@ def _own_strict(fit: Any, test_index: np.ndarray):
     """The fit itself as a :class:`StrictHopfield` when it is the strict class (``measure =
     "hs"``) trained on exactly the rows outside ``test_index``: its quadratic share is 1 and
     needs no second fit. None otherwise."""
-    from napari_vaemf.core.baselines._strict import StrictHopfield, hs_log_partition
+    from napari_vaemf.core.baselines._strict import FIT_NODES, StrictHopfield, hs_log_partition
 
     own = getattr(fit, "test_index", None)
     if getattr(fit.config, "measure", "prior") != "hs" or own is None or not np.array_equal(
@@ -98,6 +98,5 @@ def _own_strict(fit: Any, test_index: np.ndarray):
         return None
     w = fit.model.decoder.readout.weight.detach().double().numpy()
     b = fit.model.decoder.readout.bias.detach().double().numpy()
-    spin = fit.encoding == "spin"
-    return StrictHopfield(b, w, fit.encoding, hs_log_partition(b, w, spin, 40 if w.shape[1] == 3 else 64),
-                          nodes=40 if w.shape[1] == 3 else 64)
+    nodes = 2 * FIT_NODES[w.shape[1]]  # the lattice fit_strict_hopfield's log Z uses
+    return StrictHopfield(b, w, fit.encoding, hs_log_partition(b, w, fit.encoding == "spin", nodes), nodes)
