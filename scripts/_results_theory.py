@@ -312,9 +312,21 @@ def _ml_check(h: dict) -> str:
                 f"log-likelihoods are {f(seven[1]['true_test_loglik_nats'], 1)} and "
                 f"{f(seven[2]['true_test_loglik_nats'], 1)}. The maximum-likelihood strict P = 2 model "
                 "of the even repeats, with log Z on the lattice that holds its mass, is the one "
-                "in the table above: the issue's aim of -6.986 lies above its held-out "
-                "log-likelihood, which no correctly normalized fit of the training repeats "
-                "exceeds except by chance.\n")
+                "in the table above.\n")
+    if "in_sample_bound" in d:
+        ceiling = {r["P"]: r["ceiling_test_loglik_nats"] for r in d["in_sample_bound"]}
+        out.append(
+            "\nThe ceiling: the same maximum likelihood fitted on the odd repeats themselves "
+            "(three starts, which end within "
+            + f"{max(max(r['starts_test_loglik_nats']) - min(r['starts_test_loglik_nats']) for r in d['in_sample_bound']):.0e}"
+            + " nats of each other), so no strict model with P patterns scores higher on those bins, "
+            "whatever it was fitted on: "
+            + ", ".join(f"P = {p}: {f(v, 5)}" for p, v in sorted(ceiling.items()))
+            + ". The fit of the even repeats is "
+            + ", ".join(f"{f(ceiling[int(p)] - v['fit_strict_hopfield']['test_loglik_nats'], 5)}"
+                        f" below it at P = {p}" for p, v in d["patterns"].items() if int(p) in ceiling)
+            + "; the issue's aim of -6.986 for P = 2 lies above the ceiling, so no correctly "
+            "normalized strict P = 2 model reaches it.\n")
     out.append("\n```bash\n" + d["command"] + "\n```\n\n" + h["source"](CHECK) + "\n")
     return "".join(out)
 
