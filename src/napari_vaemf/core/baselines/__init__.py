@@ -5,7 +5,8 @@ per configuration, ``None`` where undefined) and ``model.n_parameters``:
 
 - :meth:`IndependentModel.fit` (independent units);
 - :func:`fit_cms` (PCA-based generalized Hopfield inference of Cocco, Monasson & Sessak 2011);
-- :func:`fit_rbm` (scikit-learn BernoulliRBM; optional extra ``rbm``).
+- :func:`fit_rbm` (a binary RBM: exact maximum likelihood up to 16 hidden units,
+  scikit-learn's BernoulliRBM beyond, optional extra ``rbm``).
 
 Pattern-recovery peers for Hopfield data: :func:`kmeans_patterns`, :func:`pca_patterns`,
 :func:`pca_ica_patterns`, :func:`rbm_patterns`.

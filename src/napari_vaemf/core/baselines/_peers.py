@@ -9,7 +9,8 @@ Each returns a (N, P) ±1 int8 pattern estimate, to be scored with
 - :func:`pca_patterns`: the signs of the top P eigenvectors of the correlation matrix;
 - :func:`pca_ica_patterns`: FastICA on the rows of those P eigenvectors (units are the
   samples, the P columns the mixed binary sources), then signs;
-- :func:`rbm_patterns`: signs of the weight vectors of a BernoulliRBM with P hidden units.
+- :func:`rbm_patterns`: signs of the weight vectors of scikit-learn's BernoulliRBM with P
+  hidden units (persistent contrastive divergence, the peer of the read-off pages).
 """
 from __future__ import annotations
 
@@ -87,6 +88,6 @@ def pca_ica_patterns(x: np.ndarray, n_patterns: int, seed: int = 0) -> np.ndarra
 
 def rbm_patterns(x: np.ndarray, n_patterns: int, seed: int = 0, n_iter: int = 20) -> np.ndarray:
     s = _check(x, n_patterns)
-    rbm = fit_rbm((s + 1) / 2, n_hidden=n_patterns, n_iter=n_iter, seed=seed)
+    rbm = fit_rbm((s + 1) / 2, n_hidden=n_patterns, n_iter=n_iter, seed=seed, method="pcd")
     order = np.argsort(-np.linalg.norm(rbm.W, axis=1))
     return _distinct(_sign(rbm.W[order]), n_patterns)

@@ -25,10 +25,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 
 from napari_vaemf.core.encoding import detect_encoding
 from napari_vaemf.core.errors import InputError, ParameterError
+from napari_vaemf.core.optim import lbfgs
 from napari_vaemf.core.progress import Job, Progress
 
 __all__ = ["StrictHopfield", "fit_strict_hopfield", "strict_hopfield_job", "hs_box", "hs_grid", "hs_log_partition"]
@@ -146,9 +146,8 @@ def _polish(b: np.ndarray, w: np.ndarray, m: np.ndarray, c: np.ndarray, spin: bo
         loss.backward()
         return float(loss.detach()), t.grad.numpy().copy()
 
-    # scipy's L-BFGS-B with torch's gradient (torch.optim.LBFGS would import torch._dynamo)
-    res = minimize(loss_and_grad, np.concatenate([b, w.ravel()]), jac=True, method="L-BFGS-B",
-                   options={"maxiter": iterations, "maxcor": 50, "gtol": 1e-9, "ftol": 1e-15})
+    res = lbfgs(loss_and_grad, np.concatenate([b, w.ravel()]), maxiter=iterations, maxcor=50,
+                gtol=1e-9, ftol=1e-15)
     b2, w2 = res.x[:n].copy(), res.x[n:].reshape(n, p).copy()
     z_before = hs_log_partition(b, w, spin, nodes)
     scale = max(1.0, float(np.abs(b).max()), float(np.abs(w).max()))
