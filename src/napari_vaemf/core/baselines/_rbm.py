@@ -32,10 +32,13 @@ MAX_EXACT_HIDDEN = 16  # exact log Z, fit and samples by summing over hidden sta
 EXACT_BUDGET = 2**22  # most visible fields (2^H hidden states x N units) the exact fit holds at once (~34 MB each)
 PRIOR_SD = 10.0  # sd of the broad Gaussian prior on every weight and bias of the exact fit (keeps a never-firing unit's bias finite)
 MAX_ITER = 1000  # L-BFGS iterations of the exact fit (H = 16 on the retina: 45 s, within 2e-4 nats of 3000)
-
-
 STARTS = 3  # random starts of the exact fit up to SMALL_HIDDEN hidden units; the best likelihood is kept
 SMALL_HIDDEN = 8  # small RBMs have separate optima (H = 4, retina: training log-lik -6.6892 or -6.6807 by seed)
+
+
+def _exact_ok(nh: int, n: int) -> bool:
+    """Whether an RBM with ``nh`` hidden and ``n`` visible units is fitted and sampled exactly."""
+    return nh <= MAX_EXACT_HIDDEN and 2**nh * n <= EXACT_BUDGET
 
 
 def _hidden_states(nh: int) -> np.ndarray:
@@ -55,7 +58,7 @@ def _import_rbm() -> Any:
 
 @dataclass
 class RBMModel:
-    """A fitted BernoulliRBM: visible bias b (N,), hidden bias c (H,), weights W (H, N)."""
+    """A fitted binary RBM: visible bias b (N,), hidden bias c (H,), weights W (H, N)."""
 
     b: np.ndarray  # (N,) visible biases
     c: np.ndarray  # (H,) hidden biases
@@ -74,10 +77,10 @@ class RBMModel:
         return hs, hs @ self.c + np.logaddexp(0, hs @ self.W + self.b).sum(1)
 
     def sample(self, n: int, seed: int = 0) -> np.ndarray:
-        """``n`` configurations: exact (h from its 2^H marginal, then v | h) up to
-        :data:`MAX_EXACT_HIDDEN` hidden units, else ``gibbs_steps`` of block Gibbs per chain."""
+        """``n`` configurations: exact (h from its 2^H marginal, then v | h) where
+        :func:`_exact_ok`, else ``gibbs_steps`` of block Gibbs per chain."""
         rng = np.random.default_rng(seed)
-        if self.c.size <= MAX_EXACT_HIDDEN:
+        if _exact_ok(self.c.size, self.b.size):
             hs, lw = self._hidden_log_weights()
             h = hs[rng.choice(len(hs), size=n, p=softmax(lw))]
             v = rng.random((n, self.b.size)) < expit(h @ self.W + self.b)
@@ -124,7 +127,7 @@ def fit_rbm(
     if method not in ("auto", "exact", "pcd"):
         raise ValueError(f"RBM method must be auto, exact or pcd, got {method!r}")
     n = np.shape(x)[1] if np.ndim(x) == 2 else 0
-    small = n_hidden <= MAX_EXACT_HIDDEN and 2**n_hidden * n <= EXACT_BUDGET
+    small = _exact_ok(n_hidden, n)
     if method == "auto":
         method = "exact" if small else "pcd"
     if method == "exact" and not small:
