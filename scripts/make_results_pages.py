@@ -755,8 +755,8 @@ def default_fit_page() -> str:
                    "exact log-probability minus the fit's exact log-likelihood (gap), and "
                    "KL(P_exact(M) ‖ P_model(M)) from the grid model's exact P(M).\n\n")
         rows = [[seed, f(r["gap_nats"], 4), f(r["kl_pm"], 4),
-                 {"hopfield": "strict Hopfield", None: f"H = {r['features']}"}.get(
-                     r.get("decoder_kept"), f"H = {r['features']}"), r["epochs"],
+                 "strict Hopfield" if r.get("decoder_kept") == "hopfield" else f"H = {r['features']}",
+                 r["epochs"],
                  f(r["wall_seconds"], 1)] for seed, r in d["rows"].items()]
         out.append(table(["data seed", "gap (nats)", "KL P(M)", "class kept", "epochs", "wall s"], rows))
         out.append("\nAims: gap within 0.01 nats, KL < 0.005, ≤ 30 s.\n\n" + commands("exact_acceptance_cw.json")

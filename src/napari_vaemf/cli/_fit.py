@@ -147,8 +147,7 @@ def run(args: argparse.Namespace) -> int:
         code = 130 if held.count else code
     sys.stdout.write(
         f"{args.input.name}: K={config.latents} ({method}, "
-        + ("strict Hopfield" if report["decoder"].get("strict_hopfield") else f"H={report['decoder']['features']}")
-        + "), "
+        f"{getattr(fit, 'decoder_label', 'H=' + str(report['decoder']['features']))}), "
         f"{fit.epoch} epochs in {report['train_seconds']:.1f} s; "
         f"{heldout_words(ev, data.split)}, rate {ev['rate_nats']:.3f} nats -> {folder.path}\n")
     return code

@@ -24,6 +24,7 @@ from napari_vaemf.core.baselines._models import (
     from_binary,
     to_binary,
 )
+from napari_vaemf.core.exact._data import distinct_patterns
 from napari_vaemf.core.optim import lbfgs
 
 __all__ = ["RBMModel", "fit_rbm"]
@@ -166,7 +167,7 @@ def _fit_exact(v: np.ndarray, nh: int, seed: int) -> tuple[np.ndarray, np.ndarra
     (b, c, W)."""
     import torch
 
-    rows_np, counts = np.unique(v, axis=0, return_counts=True)
+    rows_np, counts, _ = distinct_patterns(v)
     t, n = len(v), v.shape[1]
     freq = torch.tensor(counts / counts.sum())
     rows = torch.tensor(rows_np, dtype=torch.float64)
